@@ -1,0 +1,337 @@
+// Python binding of corosync::Cpg as corosync.CPG (cpg_* of libcpg, cpg.h, cpg_overview(3)).
+#include "gil.hpp"
+#include "handle_binding.hpp"
+#include "py_types.hpp"
+#include "services.hpp"
+
+#include <corosync_cxx/cpg.hpp>
+
+#include <pybind11/native_enum.h>
+#include <pybind11/stl.h>
+
+#include <array>
+#include <memory>
+#include <optional>
+#include <vector>
+
+namespace corosync::python {
+
+namespace {
+
+using DeliverCallback = py::typing::Optional<
+    py::typing::Callable<void(GroupName, uint32_t, uint32_t, py::bytes)>>;
+using ConfchgCallback = py::typing::Optional<py::typing::Callable<void(
+    GroupName, py::typing::List<PyAddress>, py::typing::List<PyAddress>,
+    py::typing::List<PyAddress>)>>;
+using TotemConfchgCallback =
+    py::typing::Optional<py::typing::Callable<void(PyRingId, py::typing::List<int>)>>;
+
+// Group names travel as bytes; Python sees str when they are UTF-8.
+py::object group_to_python(std::string_view name) {
+  PyObject* text = PyUnicode_DecodeUTF8(name.data(), static_cast<Py_ssize_t>(name.size()),
+                                        "strict");
+  if (text) return py::reinterpret_steal<py::object>(text);
+  PyErr_Clear();
+  return py::bytes(name.data(), name.size());
+}
+
+CpgName group_from_python(const py::handle& group, const char* function) {
+  std::string bytes;
+  if (py::isinstance<py::str>(group)) {
+    bytes = group.cast<std::string>();
+  } else if (py::isinstance<py::bytes>(group)) {
+    bytes = group.cast<std::string>();
+  } else {
+    throw py::type_error(std::string(function) + "(): group must be str or bytes, not " +
+                         py::str(py::type::handle_of(group).attr("__name__")).cast<std::string>());
+  }
+  if (bytes.size() > CPG_MAX_NAME_LENGTH)
+    throw Error(CS_ERR_NAME_TOO_LONG, function,
+                std::string(function) + "(): group name is " + std::to_string(bytes.size()) +
+                    " bytes; corosync allows at most " + std::to_string(CPG_MAX_NAME_LENGTH));
+  return CpgName(bytes);
+}
+
+py::list addresses_to_python(const std::vector<CpgAddress>& list) {
+  py::object address = py::module_::import("corosync.cpg").attr("Address");
+  py::object reason = py::module_::import("corosync.cpg").attr("Reason");
+  py::list out;
+  for (const CpgAddress& a : list) {
+    py::object r;
+    try {
+      r = reason(static_cast<int>(a.reason));
+    } catch (py::error_already_set&) {  // a reason newer than this binding: keep the number
+      r = py::int_(static_cast<int>(a.reason));
+    }
+    out.append(address(a.nodeid, a.pid, r));
+  }
+  return out;
+}
+
+// A Python buffer held for the duration of one mcast.
+struct HeldBuffer {
+  Py_buffer view{};
+  bool held = false;
+  HeldBuffer() = default;
+  HeldBuffer(const HeldBuffer&) = delete;
+  HeldBuffer& operator=(const HeldBuffer&) = delete;
+  ~HeldBuffer() {
+    if (held) PyBuffer_Release(&view);
+  }
+};
+
+// The Python-facing CPG: owns the core Cpg and the Python callbacks it calls.
+class PyCpg : public CpgListener {
+ public:
+  explicit PyCpg(CpgOptions options) : cpg(this, options) {}
+  ~PyCpg() override { cpg.set_listener(nullptr); }
+
+  void on_deliver(std::string_view group, uint32_t nodeid, uint32_t pid, const void* message,
+                  size_t size) override {
+    py::gil_scoped_acquire gil;
+    py::object fn = deliver;  // keep it alive even if the attribute is replaced meanwhile
+    if (!fn || fn.is_none()) return;
+    fn(group_to_python(group), nodeid, pid,
+       py::bytes(static_cast<const char*>(message), size));
+  }
+
+  void on_confchg(std::string_view group, const std::vector<CpgAddress>& members,
+                  const std::vector<CpgAddress>& left,
+                  const std::vector<CpgAddress>& joined) override {
+    py::gil_scoped_acquire gil;
+    py::object fn = confchg;
+    if (!fn || fn.is_none()) return;
+    fn(group_to_python(group), addresses_to_python(members), addresses_to_python(left),
+       addresses_to_python(joined));
+  }
+
+  void on_totem_confchg(CpgRingId ring_id, const std::vector<uint32_t>& members) override {
+    py::gil_scoped_acquire gil;
+    py::object fn = totem_confchg;
+    if (!fn || fn.is_none()) return;
+    py::object ring = py::module_::import("corosync.types").attr("RingId")(ring_id.nodeid,
+                                                                          ring_id.seq);
+    fn(ring, py::cast(members));
+  }
+
+  Cpg cpg;
+  py::object deliver, confchg, totem_confchg;
+};
+
+Handle& handle_of(PyCpg& self) { return self.cpg; }
+
+py::object callback_or_none(const py::object& fn) { return fn ? fn : py::none(); }
+
+py::object checked_callback(const py::object& fn, const char* name) {
+  if (!fn.is_none() && !PyCallable_Check(fn.ptr()))
+    throw py::type_error(std::string(name) + " must be callable or None");
+  return fn;
+}
+
+// Lets the cyclic GC see (and break) cycles through the callbacks, e.g. a bound method of an
+// object that owns this CPG.
+int cpg_traverse(PyObject* self, visitproc visit, void* arg) {
+  Py_VISIT(Py_TYPE(self));
+  if (!py::detail::is_holder_constructed(self)) return 0;
+  auto& cpg = py::handle(self).cast<PyCpg&>();
+  Py_VISIT(cpg.deliver.ptr());
+  Py_VISIT(cpg.confchg.ptr());
+  Py_VISIT(cpg.totem_confchg.ptr());
+  return 0;
+}
+
+int cpg_clear(PyObject* self) {
+  if (!py::detail::is_holder_constructed(self)) return 0;
+  auto& cpg = py::handle(self).cast<PyCpg&>();
+  cpg.deliver = py::object();
+  cpg.confchg = py::object();
+  cpg.totem_confchg = py::object();
+  return 0;
+}
+
+void bind_enums(py::module_& m) {
+  py::native_enum<cpg_guarantee_t>(m, "Guarantee", "enum.IntEnum",
+                                   "Delivery guarantee of CPG.mcast (cpg_guarantee_t). corosync "
+                                   "implements AGREED; FIFO behaves as AGREED and UNORDERED and "
+                                   "SAFE are accepted but not implemented by corosync.")
+      .value("UNORDERED", CPG_TYPE_UNORDERED)
+      .value("FIFO", CPG_TYPE_FIFO)
+      .value("AGREED", CPG_TYPE_AGREED)
+      .value("SAFE", CPG_TYPE_SAFE)
+      .finalize();
+  py::native_enum<cpg_reason_t>(m, "Reason", "enum.IntEnum",
+                                "Why a member joined or left a group (cpg_reason_t).")
+      .value("UNDEFINED", CPG_REASON_UNDEFINED)
+      .value("JOIN", CPG_REASON_JOIN)
+      .value("LEAVE", CPG_REASON_LEAVE)
+      .value("NODEDOWN", CPG_REASON_NODEDOWN)
+      .value("NODEUP", CPG_REASON_NODEUP)
+      .value("PROCDOWN", CPG_REASON_PROCDOWN)
+      .finalize();
+}
+
+}  // namespace
+
+void bind_cpg(py::module_& m) {
+  bind_enums(m);
+  py::class_<PyCpg> cls(m, "CPG", py::custom_type_setup([](PyHeapTypeObject* heap_type) {
+                          auto* type = &heap_type->ht_type;
+                          type->tp_flags |= Py_TPFLAGS_HAVE_GC;
+                          type->tp_traverse = cpg_traverse;
+                          type->tp_clear = cpg_clear;
+                        }),
+                        "A closed process group connection (cpg_model_initialize, model V1).\n\n"
+                        "Messages multicast to a group are delivered to every member in one "
+                        "total order. Callbacks run inside dispatch() in the calling thread.");
+  cls.def(py::init([](const DeliverCallback& on_deliver, const ConfchgCallback& on_confchg,
+                      const TotemConfchgCallback& on_totem_confchg,
+                      bool deliver_initial_totem_conf, double retry_timeout) {
+            if (!(retry_timeout >= 0)) throw py::value_error("retry_timeout must be >= 0");
+            CpgOptions options;
+            options.deliver_initial_totem_conf = deliver_initial_totem_conf;
+            options.retry = RetryPolicy(std::chrono::duration<double>(retry_timeout));
+            py::object d = checked_callback(on_deliver, "on_deliver");
+            py::object c = checked_callback(on_confchg, "on_confchg");
+            py::object t = checked_callback(on_totem_confchg, "on_totem_confchg");
+            auto self = without_gil([&] { return std::make_unique<PyCpg>(options); });
+            self->deliver = d;
+            self->confchg = c;
+            self->totem_confchg = t;
+            return self;
+          }),
+          py::kw_only(), py::arg("on_deliver") = py::none(), py::arg("on_confchg") = py::none(),
+          py::arg("on_totem_confchg") = py::none(), py::arg("deliver_initial_totem_conf") = false,
+          py::arg("retry_timeout") = 3.0,
+          "Connect to the local corosync's CPG service (cpg_model_initialize).\n\n"
+          "on_deliver(group, nodeid, pid, message), on_confchg(group, members, left, joined) "
+          "and on_totem_confchg(ring_id, members) run inside dispatch(). With "
+          "deliver_initial_totem_conf the current totem configuration arrives as a first "
+          "on_totem_confchg. Calls answered with CS_ERR_TRY_AGAIN are retried for up to "
+          "retry_timeout seconds (0 disables retrying), then raise TryAgainError.");
+  bind_handle_methods(cls, handle_of);
+  cls.def_property(
+         "on_deliver", [](PyCpg& self) { return DeliverCallback(callback_or_none(self.deliver)); },
+         [](PyCpg& self, const DeliverCallback& fn) {
+           self.deliver = checked_callback(fn, "on_deliver");
+         },
+         "fn(group, nodeid, pid, message: bytes): a message multicast to a joined group.")
+      .def_property(
+          "on_confchg", [](PyCpg& self) { return ConfchgCallback(callback_or_none(self.confchg)); },
+          [](PyCpg& self, const ConfchgCallback& fn) {
+            self.confchg = checked_callback(fn, "on_confchg");
+          },
+          "fn(group, members, left, joined): a joined group's membership changed; each list "
+          "holds Address(nodeid, pid, reason).")
+      .def_property(
+          "on_totem_confchg",
+          [](PyCpg& self) { return TotemConfchgCallback(callback_or_none(self.totem_confchg)); },
+          [](PyCpg& self, const TotemConfchgCallback& fn) {
+            self.totem_confchg = checked_callback(fn, "on_totem_confchg");
+          },
+          "fn(ring_id, members: list[int]): the totem ring (the cluster's nodes) changed.")
+      .def(
+          "join",
+          [](PyCpg& self, const GroupName& group) {
+            CpgName name = group_from_python(group, "cpg_join");
+            without_gil([&] { self.cpg.join(name); });
+          },
+          py::arg("group"),
+          "Join a group (cpg_join); a handle may join several (each on a connection of its "
+          "own, as corosync allows one group per connection). Names are at most 128 bytes "
+          "(NameTooLongError beyond); joining twice raises ExistError.")
+      .def(
+          "leave",
+          [](PyCpg& self, const GroupName& group) {
+            CpgName name = group_from_python(group, "cpg_leave");
+            without_gil([&] { self.cpg.leave(name); });
+          },
+          py::arg("group"),
+          "Leave a joined group (cpg_leave); NotExistError for a group not joined. The leave "
+          "completes with an on_confchg listing this process as left.")
+      .def(
+          "mcast",
+          [](PyCpg& self, const py::args& buffers, cpg_guarantee_t guarantee,
+             const std::optional<GroupName>& group) {
+            std::optional<CpgName> name;
+            if (group) name = group_from_python(*group, "cpg_mcast_joined");
+            size_t n = buffers.size();
+            std::unique_ptr<HeldBuffer[]> held(new HeldBuffer[n]);
+            std::vector<ConstBuffer> parts(n);
+            for (size_t i = 0; i < n; ++i) {
+              if (PyObject_GetBuffer(buffers[i].ptr(), &held[i].view, PyBUF_SIMPLE) != 0) {
+                PyErr_Clear();
+                throw py::type_error(
+                    "mcast() argument " + std::to_string(i + 1) +
+                    " must be a contiguous bytes-like object, not " +
+                    py::str(py::type::handle_of(buffers[i]).attr("__name__")).cast<std::string>());
+              }
+              held[i].held = true;
+              parts[i] = {held[i].view.buf, static_cast<size_t>(held[i].view.len)};
+            }
+            without_gil([&] {
+              self.cpg.mcast_joined(name ? &*name : nullptr, guarantee, parts.data(), n);
+            });
+          },
+          py::kw_only(), py::arg_v("guarantee", CPG_TYPE_AGREED, "Guarantee.AGREED"),
+          py::arg("group") = py::none(),
+          "Multicast one message, the concatenation of the given bytes-like objects, to a "
+          "joined group (cpg_mcast_joined): `group`, which may be omitted when this handle "
+          "joined exactly one. The buffers are not copied in Python. Messages above "
+          "max_atomic_msgsize are fragmented by libcpg and arrive whole. NotExistError when "
+          "the group was not joined.")
+      .def(
+          "membership",
+          [](PyCpg& self, const GroupName& group) {
+            CpgName name = group_from_python(group, "cpg_membership_get");
+            auto members = without_gil([&] { return self.cpg.membership_get(name); });
+            return py::typing::List<PyAddress>(addresses_to_python(members));
+          },
+          py::arg("group"), "The members of a group this handle joined (cpg_membership_get).")
+      .def_property_readonly(
+          "local_nodeid",
+          [](PyCpg& self) { return without_gil([&] { return self.cpg.local_get(); }); },
+          "This node's id (cpg_local_get).")
+      .def_property_readonly(
+          "max_atomic_msgsize",
+          [](PyCpg& self) {
+            return without_gil([&] { return self.cpg.max_atomic_msgsize_get(); });
+          },
+          "The largest message sent without fragmenting (cpg_max_atomic_msgsize_get).")
+      .def_property_readonly(
+          "flow_control_enabled",
+          [](PyCpg& self) {
+            return without_gil([&] { return self.cpg.flow_control_state_get(); }) ==
+                   CPG_FLOW_CONTROL_ENABLED;
+          },
+          "Whether corosync asks senders to pause (cpg_flow_control_state_get).")
+      .def(
+          "groups",
+          [](PyCpg& self, const std::optional<GroupName>& group) {
+            std::optional<CpgName> name;
+            if (group) name = group_from_python(*group, "cpg_iteration_initialize");
+            auto members = without_gil([&] {
+              return self.cpg.iterate(name ? CPG_ITERATION_ONE_GROUP : CPG_ITERATION_ALL,
+                                      name ? &*name : nullptr);
+            });
+            py::object cls = py::module_::import("corosync.cpg").attr("GroupMember");
+            py::typing::List<PyGroupMember> out;
+            for (const CpgGroupMember& g : members)
+              out.append(cls(group_to_python(g.group), g.nodeid, g.pid));
+            return out;
+          },
+          py::kw_only(), py::arg("group") = py::none(),
+          "Every (group, nodeid, pid) in the cluster (cpg_iteration, ITERATION_ALL), or only "
+          "the members of `group` (ITERATION_ONE_GROUP).")
+      .def(
+          "group_names",
+          [](PyCpg& self) {
+            auto groups =
+                without_gil([&] { return self.cpg.iterate(CPG_ITERATION_NAME_ONLY); });
+            py::typing::List<GroupName> out;
+            for (const CpgGroupMember& g : groups) out.append(group_to_python(g.group));
+            return out;
+          },
+          "The names of every group in the cluster (cpg_iteration, ITERATION_NAME_ONLY).");
+}
+
+}  // namespace corosync::python

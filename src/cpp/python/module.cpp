@@ -1,0 +1,11 @@
+// corosync._corosync: one module, one init function per service.
+#include "errors.hpp"
+#include "handle_binding.hpp"
+#include "services.hpp"
+
+PYBIND11_MODULE(_corosync, m) {
+  m.doc() = "Compiled core of the corosync package; import `corosync` instead.";
+  corosync::python::bind_errors(m);
+  corosync::python::bind_dispatch_flags(m);
+  corosync::python::bind_cpg(m);
+}

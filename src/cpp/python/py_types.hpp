@@ -1,0 +1,46 @@
+// Python classes defined in the typed package (dataclasses, enums) that the binding creates
+// or accepts, with the names the generated stubs show for them.
+#pragma once
+
+#include <pybind11/pybind11.h>
+#include <pybind11/typing.h>
+
+namespace corosync::python {
+namespace py = pybind11;
+
+inline bool any_object(PyObject*) { return true; }
+
+// A py::object whose stub annotation is `Name::value`.
+#define COROSYNC_PY_TYPE(Cls)                                  \
+  class Cls : public py::object {                             \
+   public:                                                    \
+    PYBIND11_OBJECT_DEFAULT(Cls, py::object, any_object)      \
+    using py::object::object;                                 \
+  };
+
+COROSYNC_PY_TYPE(PyAddress)
+COROSYNC_PY_TYPE(PyGroupMember)
+COROSYNC_PY_TYPE(PyRingId)
+#undef COROSYNC_PY_TYPE
+
+using GroupName = py::typing::Union<py::str, py::bytes>;
+
+// The class object of a package-level Python type, imported once.
+py::object package_class(const char* module, const char* name);
+
+}  // namespace corosync::python
+
+namespace pybind11::detail {
+template <>
+struct handle_type_name<corosync::python::PyAddress> {
+  static constexpr auto name = const_name("corosync.cpg.Address");
+};
+template <>
+struct handle_type_name<corosync::python::PyGroupMember> {
+  static constexpr auto name = const_name("corosync.cpg.GroupMember");
+};
+template <>
+struct handle_type_name<corosync::python::PyRingId> {
+  static constexpr auto name = const_name("corosync.types.RingId");
+};
+}  // namespace pybind11::detail
