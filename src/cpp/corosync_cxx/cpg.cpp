@@ -1,5 +1,7 @@
 #include "corosync_cxx/cpg.hpp"
 
+#include "corosync_cxx/netns.hpp"
+
 #include <unistd.h>
 
 #include <cstring>
@@ -15,12 +17,17 @@ struct CpgConnection;
 struct Cpg::Groups {
   CpgListener* listener = nullptr;
   uint32_t local_nodeid = 0;
+  // Where the first connection was opened; later ones (one per group) open there too.
+  NetnsPin netns;
   cpg_model_v1_data_t model{};
   // Guards `connections` and their group states; never held while a callback runs, so
   // that mcast and join need not wait for a dispatch in another thread.
   mutable std::mutex mutex;
-  // The Handle owns the connections; these pointers stay valid for the Cpg's life.
+  // The group connections (not the control connection). The Handle owns them; a pointer
+  // is removed here (Cpg::forget) before its connection is destroyed.
   std::vector<CpgConnection*> connections;
+  bool deliver_initial_totem_conf = false;
+  bool initial_totem_conf_reported = false;
 };
 
 namespace {
@@ -38,13 +45,18 @@ constexpr size_t kMaxIovecs = 63;
 // PROCESSOR_COUNT_MAX = 384) into the caller's array without a bound.
 constexpr size_t kMembershipCapacity = 384;
 
-enum class GroupState { Unjoined, Joined, Leaving };
+// A group connection joins once and leaves once: corosync (3.1.7 and later, exec/cpg.c
+// notify_lib_joinlist) never resets a connection's state after a leave, so it can neither
+// join again nor let this process rejoin that group until it is finalized.
+enum class GroupState { Joining, Joined, Leaving };
 
 struct CpgConnection : Connection {
-  CpgConnection(Cpg::Groups* g, bool first) : groups(g), primary(first) {}
+  CpgConnection(Cpg::Groups* g, bool control) : groups(g), control(control) {}
   Cpg::Groups* groups;
-  bool primary;
-  GroupState state = GroupState::Unjoined;
+  // The control connection joins nothing: it answers queries and reports totem changes.
+  bool control;
+  bool totem_seen = false;
+  GroupState state = GroupState::Joining;
   std::string group;
 };
 
@@ -78,15 +90,13 @@ void confchg_trampoline(cpg_handle_t handle, const cpg_name* group, const cpg_ad
   if (!c) return;
   CpgName name(*group);
   {
-    // Our own leave has completed: the connection may join another group.
+    // Our own leave has completed: once this callback returns, the connection goes.
     std::lock_guard<std::mutex> lock(c->groups->mutex);
     for (size_t i = 0; i < n_left; ++i) {
       if (c->state == GroupState::Leaving && c->group == name.view() &&
           left[i].nodeid == c->groups->local_nodeid &&
-          left[i].pid == static_cast<uint32_t>(getpid()) && left[i].reason == CPG_REASON_LEAVE) {
-        c->state = GroupState::Unjoined;
-        c->group.clear();
-      }
+          left[i].pid == static_cast<uint32_t>(getpid()) && left[i].reason == CPG_REASON_LEAVE)
+        c->retired = true;
     }
   }
   Handle::run_callback(c, [&] {
@@ -99,8 +109,21 @@ void confchg_trampoline(cpg_handle_t handle, const cpg_name* group, const cpg_ad
 void totem_confchg_trampoline(cpg_handle_t handle, cpg_ring_id ring_id, uint32_t n_members,
                               const uint32_t* members) {
   CpgConnection* c = connection_of(handle);
-  // corosync sends totem changes to every connection: report them once per Cpg.
-  if (!c || !c->primary) return;
+  if (!c) return;
+  {
+    // corosync sends totem changes to every connection: report them once per Cpg, from the
+    // control connection, which joins nothing and so never gets the initial configuration
+    // that DELIVER_INITIAL_TOTEM_CONF sends on join: that one comes from the first group
+    // connection's first totem change.
+    std::lock_guard<std::mutex> lock(c->groups->mutex);
+    bool first = !c->totem_seen;
+    c->totem_seen = true;
+    if (!c->control) {
+      Cpg::Groups& g = *c->groups;
+      if (!first || !g.deliver_initial_totem_conf || g.initial_totem_conf_reported) return;
+      g.initial_totem_conf_reported = true;
+    }
+  }
   Handle::run_callback(c, [&] {
     if (CpgListener* l = c->groups->listener)
       l->on_totem_confchg({ring_id.nodeid, ring_id.seq},
@@ -128,17 +151,32 @@ void CpgListener::on_confchg(std::string_view, const std::vector<CpgAddress>&,
                              const std::vector<CpgAddress>&, const std::vector<CpgAddress>&) {}
 void CpgListener::on_totem_confchg(CpgRingId, const std::vector<uint32_t>&) {}
 
-Connection& Cpg::open_connection(bool primary) {
+Connection& Cpg::open_connection(bool control) {
   Groups* groups = groups_.get();
-  Connection& c = connect(std::make_unique<CpgConnection>(groups, primary), "cpg_model_initialize",
+  Connection& c = connect(std::make_unique<CpgConnection>(groups, control), "cpg_model_initialize",
                           [groups](Connection* context, uint64_t* handle) {
-                            return cpg_model_initialize(
-                                handle, CPG_MODEL_V1,
-                                reinterpret_cast<cpg_model_data_t*>(&groups->model), context);
+                            return groups->netns.run_inside([&] {
+                              return cpg_model_initialize(
+                                  handle, CPG_MODEL_V1,
+                                  reinterpret_cast<cpg_model_data_t*>(&groups->model), context);
+                            });
                           });
-  std::lock_guard<std::mutex> lock(groups->mutex);
-  groups->connections.push_back(static_cast<CpgConnection*>(&c));
+  if (!control) {
+    std::lock_guard<std::mutex> lock(groups->mutex);
+    groups->connections.push_back(static_cast<CpgConnection*>(&c));
+  }
   return c;
+}
+
+void Cpg::forget(Connection& connection) noexcept {
+  std::lock_guard<std::mutex> lock(groups_->mutex);
+  auto& list = groups_->connections;
+  for (auto it = list.begin(); it != list.end(); ++it) {
+    if (*it == &connection) {
+      list.erase(it);
+      return;
+    }
+  }
 }
 
 Cpg::Cpg(CpgListener* listener, CpgOptions options)
@@ -150,7 +188,8 @@ Cpg::Cpg(CpgListener* listener, CpgOptions options)
   model.cpg_confchg_fn = confchg_trampoline;
   model.cpg_totem_confchg_fn = totem_confchg_trampoline;
   model.flags = options.deliver_initial_totem_conf ? CPG_MODEL_V1_DELIVER_INITIAL_TOTEM_CONF : 0;
-  open_connection(/*primary=*/true);
+  groups_->deliver_initial_totem_conf = options.deliver_initial_totem_conf;
+  open_connection(/*control=*/true);
   groups_->local_nodeid = local_get();
 }
 
@@ -166,46 +205,40 @@ std::vector<std::string> Cpg::joined() const {
   std::lock_guard<std::mutex> lock(groups_->mutex);
   std::vector<std::string> out;
   for (CpgConnection* c : groups_->connections)
-    if (c->state == GroupState::Joined) out.push_back(c->group);
+    if (c->state != GroupState::Leaving) out.push_back(c->group);
   return out;
 }
 
 void Cpg::join(const CpgName& group) {
   native("cpg_join");
   std::string name(group.view());
-  CpgConnection* chosen = nullptr;
-  bool rejoining = false;  // our earlier leave of this group may still be in progress
   {
     std::lock_guard<std::mutex> lock(groups_->mutex);
     for (CpgConnection* c : groups_->connections) {
-      if (c->state != GroupState::Unjoined && c->group == name) {
-        if (c->state == GroupState::Joined)
-          throw Error(CS_ERR_EXIST, "cpg_join", "cpg_join: this handle already joined the group");
-        rejoining = true;
-      }
-      if (!chosen && c->state == GroupState::Unjoined) chosen = c;
+      if (c->group != name || c->retired) continue;
+      if (c->state != GroupState::Leaving)
+        throw Error(CS_ERR_EXIST, "cpg_join", "cpg_join: this handle already joined the group");
+      // corosync refuses the rejoin until the leaving connection is finalized, which
+      // happens once its leave confchg has been dispatched.
+      throw Error(CS_ERR_BUSY, "cpg_join",
+                  "cpg_join: this handle is still leaving the group; dispatch its leave "
+                  "confchg first");
     }
-    // Claimed before the call, so that a concurrent join picks another connection.
-    if (chosen) chosen->state = GroupState::Joined, chosen->group = name;
   }
-  if (!chosen) {
-    chosen = static_cast<CpgConnection*>(&open_connection(/*primary=*/false));
+  auto& c = static_cast<CpgConnection&>(open_connection(/*control=*/false));
+  {
     std::lock_guard<std::mutex> lock(groups_->mutex);
-    chosen->state = GroupState::Joined;
-    chosen->group = name;
+    c.group = name;
   }
-  uint64_t h = chosen->handle;
-  cs_error_t rc = retry().run([&] {
-    cs_error_t r = cpg_join(h, group.c_name());
-    // corosync answers EXIST until it has processed our own earlier leave.
-    return (r == CS_ERR_EXIST && rejoining) ? CS_ERR_TRY_AGAIN : r;
-  });
+  cs_error_t rc = retry().run([&] { return cpg_join(c.handle, group.c_name()); });
+  std::lock_guard<std::recursive_mutex> dispatch_lock(shared().mutex);
   if (rc != CS_OK) {
-    std::lock_guard<std::mutex> lock(groups_->mutex);
-    chosen->state = GroupState::Unjoined;
-    chosen->group.clear();
+    c.retired = true;
+    sweep();
     fail(rc, "cpg_join");
   }
+  std::lock_guard<std::mutex> lock(groups_->mutex);
+  c.state = GroupState::Joined;
 }
 
 namespace {
@@ -216,7 +249,7 @@ uint64_t joined_connection(const Cpg::Groups& groups, const CpgName* group,
   CpgConnection* found = nullptr;
   size_t joined = 0;
   for (CpgConnection* c : groups.connections) {
-    if (c->state != GroupState::Joined) continue;
+    if (c->state == GroupState::Leaving) continue;
     ++joined;
     if (group ? c->group == group->view() : !found) found = c;
   }
@@ -231,10 +264,10 @@ uint64_t joined_connection(const Cpg::Groups& groups, const CpgName* group,
   return found->handle;
 }
 
-void set_state(Cpg::Groups& groups, uint64_t handle, GroupState from, GroupState to) {
+void set_state(Cpg::Groups& groups, uint64_t handle, GroupState to) {
   std::lock_guard<std::mutex> lock(groups.mutex);
   for (CpgConnection* c : groups.connections)
-    if (c->handle == handle && c->state == from) c->state = to;
+    if (c->handle == handle) c->state = to;
 }
 }  // namespace
 
@@ -243,11 +276,11 @@ void Cpg::leave(const CpgName& group) {
   uint64_t h = joined_connection(*groups_, &group, "cpg_leave");
   // Marked before the call: the confchg that completes the leave may be dispatched by
   // another thread before cpg_leave returns here.
-  set_state(*groups_, h, GroupState::Joined, GroupState::Leaving);
+  set_state(*groups_, h, GroupState::Leaving);
   try {
     call("cpg_leave", [&] { return cpg_leave(h, group.c_name()); });
   } catch (...) {
-    set_state(*groups_, h, GroupState::Leaving, GroupState::Joined);
+    set_state(*groups_, h, GroupState::Joined);
     throw;
   }
 }

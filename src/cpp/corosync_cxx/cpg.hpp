@@ -68,9 +68,9 @@ struct CpgOptions {
   RetryPolicy retry{};
 };
 
-// One Cpg may join several groups. corosync lets one connection join one group, so the Cpg
-// opens a connection per joined group (reusing those whose group was left) and multiplexes
-// them behind one fd. Totem changes are reported once, from the first connection.
+// One Cpg may join several groups. corosync lets one connection join one group, once, so the
+// Cpg keeps a control connection (queries, totem changes) and opens a connection per join,
+// finalized after its leave confchg was dispatched; one fd (epoll) covers them all.
 class Cpg : public Handle {
  public:
   // `listener` (may be null) must outlive the Cpg or be detached with set_listener(nullptr).
@@ -81,7 +81,8 @@ class Cpg : public Handle {
 
   void set_listener(CpgListener* listener) noexcept;
 
-  // cpg_join. Throws Error(CS_ERR_EXIST) for a group this Cpg already joined.
+  // cpg_join. Throws Error(CS_ERR_EXIST) for a group this Cpg already joined,
+  // Error(CS_ERR_BUSY) while its leave of that group has not been dispatched yet.
   void join(const CpgName& group);
   // cpg_leave. Throws Error(CS_ERR_NOT_EXIST) for a group this Cpg has not joined.
   void leave(const CpgName& group);
@@ -103,7 +104,8 @@ class Cpg : public Handle {
   struct Groups;  // per-connection group state, shared with the trampolines
 
  private:
-  Connection& open_connection(bool primary);
+  Connection& open_connection(bool control);
+  void forget(Connection& connection) noexcept override;
 
   std::unique_ptr<Groups> groups_;
 };

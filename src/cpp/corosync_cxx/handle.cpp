@@ -103,6 +103,23 @@ void Handle::close() {
   [[maybe_unused]] auto n = ::write(s.wake_fd, &one, sizeof one);
 }
 
+void Handle::forget(Connection&) noexcept {}
+
+void Handle::sweep() noexcept {
+  auto& list = shared_->connections;
+  for (auto it = list.begin(); it != list.end();) {
+    Connection& c = **it;
+    // The first connection stays: native() and fd() hand out its handle and fd.
+    if (!c.retired || it == list.begin()) {
+      ++it;
+      continue;
+    }
+    forget(c);
+    if (!c.finalized) shared_->ops.finalize(c.handle);
+    it = list.erase(it);
+  }
+}
+
 bool Handle::closed() const noexcept { return !shared_ || !shared_->open; }
 
 uint64_t Handle::native(const char* function) const {
@@ -159,7 +176,12 @@ bool Handle::dispatch_one() {
     Connection& c = *s.connections[index];
     // One event per C call (corosync's ALL cannot be stopped by a callback), so that the
     // events behind a callback that throws stay queued.
+    if (c.finalized) continue;
     cs_error_t rc = s.ops.dispatch(c.handle, CS_DISPATCH_ONE_NONBLOCKING);
+    if (c.retired && s.open) {
+      sweep();
+      count = s.connections.size();
+    }
     if (s.pending) {
       s.next_to_dispatch = index + 1;
       std::exception_ptr e = std::move(s.pending);

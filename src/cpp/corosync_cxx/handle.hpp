@@ -54,6 +54,9 @@ struct Connection {
   uint64_t handle = 0;
   int fd = -1;
   bool finalized = false;
+  // Set by a callback when the connection has served its purpose; the handle finalizes and
+  // drops it once the C dispatch call that ran the callback has returned.
+  bool retired = false;
 };
 
 // State shared by a handle's connections.
@@ -141,6 +144,11 @@ class Handle {
   }
   [[noreturn]] void fail(cs_error_t rc, const char* function) const;
   HandleShared& shared() const { return *shared_; }
+  // Called (with the handle's mutex held) just before a retired connection is finalized
+  // and destroyed, so a service can drop its own references to it.
+  virtual void forget(Connection& connection) noexcept;
+  // Finalizes and drops retired connections; the mutex is held.
+  void sweep() noexcept;
 
  private:
   Connection& adopt(std::unique_ptr<Connection> connection, uint64_t handle);

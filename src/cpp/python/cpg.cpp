@@ -208,7 +208,7 @@ void bind_cpg(py::module_& m) {
           "deliver_initial_totem_conf the current totem configuration arrives as a first "
           "on_totem_confchg. Calls answered with CS_ERR_TRY_AGAIN are retried for up to "
           "retry_timeout seconds (0 disables retrying), then raise TryAgainError.");
-  bind_handle_methods(cls, handle_of);
+  bind_handle_methods(cls, "cpg", handle_of);
   cls.def_property(
          "on_deliver", [](PyCpg& self) { return DeliverCallback(callback_or_none(self.deliver)); },
          [](PyCpg& self, const DeliverCallback& fn) {
@@ -320,8 +320,9 @@ void bind_cpg(py::module_& m) {
             return out;
           },
           py::kw_only(), py::arg("group") = py::none(),
-          "Every (group, nodeid, pid) in the cluster (cpg_iteration, ITERATION_ALL), or only "
-          "the members of `group` (ITERATION_ONE_GROUP).")
+          "Every (group, nodeid, pid) in the cluster, or only the members of `group` "
+          "(cpg_iteration_initialize with CPG_ITERATION_ALL or CPG_ITERATION_ONE_GROUP, "
+          "cpg_iteration_next, cpg_iteration_finalize).")
       .def(
           "group_names",
           [](PyCpg& self) {
@@ -331,7 +332,8 @@ void bind_cpg(py::module_& m) {
             for (const CpgGroupMember& g : groups) out.append(group_to_python(g.group));
             return out;
           },
-          "The names of every group in the cluster (cpg_iteration, ITERATION_NAME_ONLY).");
+          "The names of every group in the cluster (cpg_iteration_* with "
+          "CPG_ITERATION_NAME_ONLY).");
 }
 
 }  // namespace corosync::python

@@ -8,37 +8,48 @@
 
 #include <pybind11/pybind11.h>
 
+#include <string>
+
 namespace corosync::python {
 
 void bind_dispatch_flags(py::module_& m);
 void dispatch_from_python(Handle& handle, DispatchFlags flags);
 
-// `Owner` is the Python-facing class; `handle_of(owner)` gives its corosync::Handle.
+// `Owner` is the Python-facing class; `handle_of(owner)` gives its corosync::Handle;
+// `service` is the C prefix ("cpg") that the docstrings name the wrapped calls with.
 template <class Owner, class... Extra, class HandleOf>
-void bind_handle_methods(py::class_<Owner, Extra...>& cls, HandleOf handle_of) {
+void bind_handle_methods(py::class_<Owner, Extra...>& cls, const std::string& service,
+                         HandleOf handle_of) {
+  // pybind11 copies docstrings, so these temporaries may go.
+  std::string close_doc = "Finalize the connection (" + service +
+                          "_finalize). Idempotent; later calls raise ClosedError.";
+  std::string fileno_doc = "The connection's fd (" + service +
+                           "_fd_get), to poll for readability (select, selectors, asyncio); "
+                           "never read from it.";
+  std::string dispatch_doc =
+      "Run the callbacks of queued events in this thread (" + service +
+      "_dispatch).\n\n"
+      "ALL runs what is queued and returns; ONE_NONBLOCKING runs at most one event; ONE "
+      "waits for one event; BLOCKING runs events until the handle is closed or the "
+      "connection is lost (LibraryError). Waiting releases the GIL and reacts to Ctrl-C. "
+      "An exception raised by a callback propagates after that callback; later events "
+      "stay queued. Calling dispatch from one of this handle's callbacks raises "
+      "RuntimeError.";
   cls.def(
          "close", [handle_of](Owner& self) { without_gil([&] { handle_of(self).close(); }); },
-         "Finalize the connection. Idempotent; later calls raise ClosedError.")
+         close_doc.c_str())
       .def_property_readonly(
           "closed", [handle_of](Owner& self) { return handle_of(self).closed(); },
           "True once close() was called.")
       .def(
           "fileno", [handle_of](Owner& self) { return handle_of(self).fd(); },
-          "The connection's fd, to poll for readability (select, selectors, asyncio); "
-          "never read from it.")
+          fileno_doc.c_str())
       .def(
           "dispatch",
           [handle_of](Owner& self, DispatchFlags flags) {
             dispatch_from_python(handle_of(self), flags);
           },
-          py::arg_v("flags", DispatchFlags::All, "DispatchFlags.ALL"),
-          "Run the callbacks of queued events in this thread.\n\n"
-          "ALL runs what is queued and returns; ONE_NONBLOCKING runs at most one event; ONE "
-          "waits for one event; BLOCKING runs events until the handle is closed or the "
-          "connection is lost (LibraryError). Waiting releases the GIL and reacts to Ctrl-C. "
-          "An exception raised by a callback propagates after that callback; later events "
-          "stay queued. Calling dispatch from one of this handle's callbacks raises "
-          "RuntimeError.")
+          py::arg_v("flags", DispatchFlags::All, "DispatchFlags.ALL"), dispatch_doc.c_str())
       .def("__enter__", [handle_of](py::object self) {
         handle_of(self.cast<Owner&>()).fd();  // ClosedError for a closed handle
         return self;

@@ -1,0 +1,36 @@
+"""Fixtures shared by the test modules (the cluster fixtures come from corosync.testing's
+pytest plugin, installed with the package)."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+
+import corosync
+from corosync.testing import Node
+
+CpgFactory = Callable[..., corosync.CPG]
+
+
+@pytest.fixture
+def group() -> str:
+    """A group name no other test uses."""
+    return f"test-{uuid.uuid4().hex[:12]}"
+
+
+@pytest.fixture
+def open_cpg(corosync_node: Node) -> Iterator[CpgFactory]:
+    """Opens CPG handles on the one-node cluster's node; closes them after the test."""
+    handles: list[corosync.CPG] = []
+
+    def factory(**kwargs: Any) -> corosync.CPG:
+        handle = corosync_node.connect(corosync.CPG, **kwargs)
+        handles.append(handle)
+        return handle
+
+    yield factory
+    for handle in handles:
+        handle.close()

@@ -1,0 +1,103 @@
+"""Recording CPG callbacks and pumping handles until something happened (test helpers)."""
+
+from __future__ import annotations
+
+import select
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+import corosync
+from corosync.cpg import Address
+
+
+@dataclass(frozen=True)
+class Delivered:
+    group: str | bytes
+    nodeid: int
+    pid: int
+    message: bytes
+
+
+@dataclass(frozen=True)
+class ConfChg:
+    group: str | bytes
+    members: list[Address]
+    left: list[Address]
+    joined: list[Address]
+
+
+@dataclass(frozen=True)
+class TotemConfChg:
+    ring_id: corosync.RingId
+    members: list[int]
+
+
+Event = Delivered | ConfChg | TotemConfChg
+
+
+@dataclass
+class Recorder:
+    """Collects every callback of the CPG handles it is attached to, in order."""
+
+    events: list[Event] = field(default_factory=list)
+
+    def attach(self, cpg: corosync.CPG) -> corosync.CPG:
+        cpg.on_deliver = self.on_deliver
+        cpg.on_confchg = self.on_confchg
+        cpg.on_totem_confchg = self.on_totem_confchg
+        return cpg
+
+    def on_deliver(self, group: str | bytes, nodeid: int, pid: int, message: bytes) -> None:
+        self.events.append(Delivered(group, nodeid, pid, message))
+
+    def on_confchg(
+        self,
+        group: str | bytes,
+        members: list[Address],
+        left: list[Address],
+        joined: list[Address],
+    ) -> None:
+        self.events.append(ConfChg(group, members, left, joined))
+
+    def on_totem_confchg(self, ring_id: corosync.RingId, members: list[int]) -> None:
+        self.events.append(TotemConfChg(ring_id, members))
+
+    def messages(self, group: str | bytes | None = None) -> list[bytes]:
+        return [e.message for e in self.delivered(group)]
+
+    def delivered(self, group: str | bytes | None = None) -> list[Delivered]:
+        return [e for e in self.events if isinstance(e, Delivered) and group in (None, e.group)]
+
+    def confchgs(self, group: str | bytes | None = None) -> list[ConfChg]:
+        return [e for e in self.events if isinstance(e, ConfChg) and group in (None, e.group)]
+
+    def totem_confchgs(self) -> list[TotemConfChg]:
+        return [e for e in self.events if isinstance(e, TotemConfChg)]
+
+
+def pump(
+    handles: Sequence[corosync.CPG],
+    until: Callable[[], bool],
+    *,
+    timeout: float = 15.0,
+    what: str = "the expected events",
+) -> None:
+    """Dispatch the handles as their fds become readable until ``until()`` holds."""
+    deadline = time.monotonic() + timeout
+    while not until():
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+        readable, _, _ = select.select(list(handles), [], [], min(left, 0.5))
+        for handle in readable:
+            handle.dispatch(corosync.DispatchFlags.ALL)
+
+
+def settle(handles: Sequence[corosync.CPG], seconds: float = 0.3) -> None:
+    """Dispatch everything that arrives within ``seconds`` (to show that nothing more does)."""
+    deadline = time.monotonic() + seconds
+    while (left := deadline - time.monotonic()) > 0:
+        readable, _, _ = select.select(list(handles), [], [], left)
+        for handle in readable:
+            handle.dispatch(corosync.DispatchFlags.ALL)
