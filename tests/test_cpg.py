@@ -46,7 +46,7 @@ def test_fileno_is_a_pollable_fd(open_cpg: CpgFactory) -> None:
 
 
 def test_join_reports_this_process_as_joined(open_cpg: CpgFactory, group: str) -> None:
-    cpg, recorder = joined_recorder(open_cpg, group)
+    _cpg, recorder = joined_recorder(open_cpg, group)
     [change] = recorder.confchgs(group)
     assert change.joined == [Address(1, PID, Reason.JOIN)]
     assert [(m.nodeid, m.pid) for m in change.members] == [(1, PID)]
@@ -268,10 +268,11 @@ class TestSeveralGroupsPerHandle:
         cpg, recorder = joined_recorder(open_cpg, group)
         for round_ in range(5):
             cpg.leave(group)
-            pump([cpg], lambda: len(recorder.confchgs(group)) == 2 * round_ + 2)
+            confchgs, messages = 2 * round_ + 2, round_ + 1
+            pump([cpg], lambda: len(recorder.confchgs(group)) == confchgs)  # noqa: B023
             cpg.join(group)
             cpg.mcast(b"back %d" % round_)
-            pump([cpg], lambda: len(recorder.messages()) == round_ + 1)
+            pump([cpg], lambda: len(recorder.messages()) == messages)  # noqa: B023
         assert recorder.messages() == [b"back %d" % i for i in range(5)]
 
     def test_other_groups_stay_joined_while_one_is_left(
@@ -358,7 +359,7 @@ class TestRefusals:
         cpg = open_cpg()
         cpg.join(group)
         with pytest.raises(TypeError, match="argument 2"):
-            cpg.mcast(b"ok", bad)
+            cpg.mcast(b"ok", bad)  # type: ignore[arg-type]
 
     def test_a_non_contiguous_buffer_raises_type_error(
         self, open_cpg: CpgFactory, group: str

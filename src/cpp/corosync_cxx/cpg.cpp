@@ -10,9 +10,20 @@
 
 namespace corosync {
 
-namespace {
-struct CpgConnection;
-}
+// A group connection joins once and leaves once: corosync (3.1.7 and later, exec/cpg.c
+// notify_lib_joinlist) never resets a connection's state after a leave, so it can neither
+// join again nor let this process rejoin that group until it is finalized.
+enum class GroupState { Joining, Joined, Leaving };
+
+struct CpgConnection : Connection {
+  CpgConnection(Cpg::Groups* g, bool control) : groups(g), control(control) {}
+  Cpg::Groups* groups;
+  // The control connection joins nothing: it answers queries and reports totem changes.
+  bool control;
+  bool totem_seen = false;
+  GroupState state = GroupState::Joining;
+  std::string group;
+};
 
 struct Cpg::Groups {
   CpgListener* listener = nullptr;
@@ -23,9 +34,9 @@ struct Cpg::Groups {
   // Guards `connections` and their group states; never held while a callback runs, so
   // that mcast and join need not wait for a dispatch in another thread.
   mutable std::mutex mutex;
-  // The group connections (not the control connection). The Handle owns them; a pointer
-  // is removed here (Cpg::forget) before its connection is destroyed.
-  std::vector<CpgConnection*> connections;
+  // The group connections (not the control connection), in the order joined. Removed
+  // here (Cpg::forget) when the handle retires them.
+  std::vector<std::shared_ptr<CpgConnection>> connections;
   bool deliver_initial_totem_conf = false;
   bool initial_totem_conf_reported = false;
 };
@@ -44,21 +55,6 @@ constexpr size_t kMaxIovecs = 63;
 // cpg_membership_get copies as many entries as the daemon sends (up to the reply's
 // PROCESSOR_COUNT_MAX = 384) into the caller's array without a bound.
 constexpr size_t kMembershipCapacity = 384;
-
-// A group connection joins once and leaves once: corosync (3.1.7 and later, exec/cpg.c
-// notify_lib_joinlist) never resets a connection's state after a leave, so it can neither
-// join again nor let this process rejoin that group until it is finalized.
-enum class GroupState { Joining, Joined, Leaving };
-
-struct CpgConnection : Connection {
-  CpgConnection(Cpg::Groups* g, bool control) : groups(g), control(control) {}
-  Cpg::Groups* groups;
-  // The control connection joins nothing: it answers queries and reports totem changes.
-  bool control;
-  bool totem_seen = false;
-  GroupState state = GroupState::Joining;
-  std::string group;
-};
 
 CpgConnection* connection_of(cpg_handle_t handle) {
   void* context = nullptr;
@@ -151,19 +147,18 @@ void CpgListener::on_confchg(std::string_view, const std::vector<CpgAddress>&,
                              const std::vector<CpgAddress>&, const std::vector<CpgAddress>&) {}
 void CpgListener::on_totem_confchg(CpgRingId, const std::vector<uint32_t>&) {}
 
-Connection& Cpg::open_connection(bool control) {
+std::shared_ptr<CpgConnection> Cpg::open_connection(bool control) {
   Groups* groups = groups_.get();
-  Connection& c = connect(std::make_unique<CpgConnection>(groups, control), "cpg_model_initialize",
-                          [groups](Connection* context, uint64_t* handle) {
-                            return groups->netns.run_inside([&] {
-                              return cpg_model_initialize(
-                                  handle, CPG_MODEL_V1,
+  auto c = std::make_shared<CpgConnection>(groups, control);
+  connect(c, "cpg_model_initialize", [groups](Connection* context, uint64_t* handle) {
+    return groups->netns.run_inside([&] {
+      return cpg_model_initialize(handle, CPG_MODEL_V1,
                                   reinterpret_cast<cpg_model_data_t*>(&groups->model), context);
-                            });
-                          });
+    });
+  });
   if (!control) {
     std::lock_guard<std::mutex> lock(groups->mutex);
-    groups->connections.push_back(static_cast<CpgConnection*>(&c));
+    groups->connections.push_back(c);
   }
   return c;
 }
@@ -172,7 +167,7 @@ void Cpg::forget(Connection& connection) noexcept {
   std::lock_guard<std::mutex> lock(groups_->mutex);
   auto& list = groups_->connections;
   for (auto it = list.begin(); it != list.end(); ++it) {
-    if (*it == &connection) {
+    if (it->get() == &connection) {
       list.erase(it);
       return;
     }
@@ -204,7 +199,7 @@ std::vector<std::string> Cpg::joined() const {
   native("cpg_join");
   std::lock_guard<std::mutex> lock(groups_->mutex);
   std::vector<std::string> out;
-  for (CpgConnection* c : groups_->connections)
+  for (auto& c : groups_->connections)
     if (c->state != GroupState::Leaving) out.push_back(c->group);
   return out;
 }
@@ -214,7 +209,7 @@ void Cpg::join(const CpgName& group) {
   std::string name(group.view());
   {
     std::lock_guard<std::mutex> lock(groups_->mutex);
-    for (CpgConnection* c : groups_->connections) {
+    for (auto& c : groups_->connections) {
       if (c->group != name || c->retired) continue;
       if (c->state != GroupState::Leaving)
         throw Error(CS_ERR_EXIST, "cpg_join", "cpg_join: this handle already joined the group");
@@ -225,30 +220,30 @@ void Cpg::join(const CpgName& group) {
                   "confchg first");
     }
   }
-  auto& c = static_cast<CpgConnection&>(open_connection(/*control=*/false));
+  std::shared_ptr<CpgConnection> c = open_connection(/*control=*/false);
   {
     std::lock_guard<std::mutex> lock(groups_->mutex);
-    c.group = name;
+    c->group = name;
   }
-  cs_error_t rc = retry().run([&] { return cpg_join(c.handle, group.c_name()); });
+  cs_error_t rc = run(*c, [&](uint64_t h) { return cpg_join(h, group.c_name()); });
   std::lock_guard<std::recursive_mutex> dispatch_lock(shared().mutex);
   if (rc != CS_OK) {
-    c.retired = true;
+    c->retired = true;
     sweep();
     fail(rc, "cpg_join");
   }
   std::lock_guard<std::mutex> lock(groups_->mutex);
-  c.state = GroupState::Joined;
+  c->state = GroupState::Joined;
 }
 
 namespace {
-// The handle of the connection joined to `group` (or to the only joined group).
-uint64_t joined_connection(const Cpg::Groups& groups, const CpgName* group,
-                           const char* function) {
+// The connection joined to `group` (or to the only joined group).
+std::shared_ptr<CpgConnection> joined_connection(const Cpg::Groups& groups, const CpgName* group,
+                                                 const char* function) {
   std::lock_guard<std::mutex> lock(groups.mutex);
-  CpgConnection* found = nullptr;
+  std::shared_ptr<CpgConnection> found;
   size_t joined = 0;
-  for (CpgConnection* c : groups.connections) {
+  for (auto& c : groups.connections) {
     if (c->state == GroupState::Leaving) continue;
     ++joined;
     if (group ? c->group == group->view() : !found) found = c;
@@ -261,26 +256,25 @@ uint64_t joined_connection(const Cpg::Groups& groups, const CpgName* group,
     throw Error(CS_ERR_NOT_EXIST, function,
                 fn + (group ? ": this handle has not joined the group"
                             : ": this handle has not joined any group"));
-  return found->handle;
+  return found;
 }
 
-void set_state(Cpg::Groups& groups, uint64_t handle, GroupState to) {
+void set_state(Cpg::Groups& groups, CpgConnection& c, GroupState to) {
   std::lock_guard<std::mutex> lock(groups.mutex);
-  for (CpgConnection* c : groups.connections)
-    if (c->handle == handle) c->state = to;
+  c.state = to;
 }
 }  // namespace
 
 void Cpg::leave(const CpgName& group) {
   native("cpg_leave");
-  uint64_t h = joined_connection(*groups_, &group, "cpg_leave");
+  std::shared_ptr<CpgConnection> c = joined_connection(*groups_, &group, "cpg_leave");
   // Marked before the call: the confchg that completes the leave may be dispatched by
   // another thread before cpg_leave returns here.
-  set_state(*groups_, h, GroupState::Leaving);
+  set_state(*groups_, *c, GroupState::Leaving);
   try {
-    call("cpg_leave", [&] { return cpg_leave(h, group.c_name()); });
+    call(*c, "cpg_leave", [&](uint64_t h) { return cpg_leave(h, group.c_name()); });
   } catch (...) {
-    set_state(*groups_, h, GroupState::Joined);
+    set_state(*groups_, *c, GroupState::Joined);
     throw;
   }
 }
@@ -307,64 +301,65 @@ void Cpg::mcast_joined(const CpgName* group, cpg_guarantee_t guarantee,
     iov.assign(1, {gathered.data(), gathered.size()});
   }
   // The daemon drops, with only a log line, messages from a connection that joined nothing.
-  uint64_t h = joined_connection(*groups_, group, "cpg_mcast_joined");
-  call("cpg_mcast_joined", [&] {
+  std::shared_ptr<CpgConnection> c = joined_connection(*groups_, group, "cpg_mcast_joined");
+  call(*c, "cpg_mcast_joined", [&](uint64_t h) {
     return cpg_mcast_joined(h, guarantee, iov.data(), static_cast<unsigned>(iov.size()));
   });
 }
 
 std::vector<CpgAddress> Cpg::membership_get(const CpgName& group) {
-  uint64_t h = native("cpg_membership_get");
+  native("cpg_membership_get");
   std::vector<cpg_address> members(kMembershipCapacity);
   int count = 0;
   cpg_name name = *group.c_name();
-  call("cpg_membership_get", [&] { return cpg_membership_get(h, &name, members.data(), &count); });
+  call("cpg_membership_get",
+       [&](uint64_t h) { return cpg_membership_get(h, &name, members.data(), &count); });
   return addresses(members.data(), static_cast<size_t>(count));
 }
 
 uint32_t Cpg::local_get() {
-  uint64_t h = native("cpg_local_get");
   unsigned int nodeid = 0;
-  call("cpg_local_get", [&] { return cpg_local_get(h, &nodeid); });
+  call("cpg_local_get", [&](uint64_t h) { return cpg_local_get(h, &nodeid); });
   return nodeid;
 }
 
 cpg_flow_control_state_t Cpg::flow_control_state_get() {
-  uint64_t h = native("cpg_flow_control_state_get");
   cpg_flow_control_state_t state = CPG_FLOW_CONTROL_DISABLED;
-  call("cpg_flow_control_state_get", [&] { return cpg_flow_control_state_get(h, &state); });
+  call("cpg_flow_control_state_get",
+       [&](uint64_t h) { return cpg_flow_control_state_get(h, &state); });
   return state;
 }
 
 uint32_t Cpg::max_atomic_msgsize_get() {
-  uint64_t h = native("cpg_max_atomic_msgsize_get");
   uint32_t size = 0;
-  call("cpg_max_atomic_msgsize_get", [&] { return cpg_max_atomic_msgsize_get(h, &size); });
+  call("cpg_max_atomic_msgsize_get",
+       [&](uint64_t h) { return cpg_max_atomic_msgsize_get(h, &size); });
   return size;
 }
 
 std::vector<CpgGroupMember> Cpg::iterate(cpg_iteration_type_t type, const CpgName* group) {
-  uint64_t h = native("cpg_iteration_initialize");
   cpg_iteration_handle_t it = 0;
   cpg_name name{};
   if (group) name = *group->c_name();
-  call("cpg_iteration_initialize", [&] {
+  call("cpg_iteration_initialize", [&](uint64_t h) {
     return cpg_iteration_initialize(h, type, group ? &name : nullptr, &it);
   });
+  // The iteration talks over the control connection: its calls take that connection's lock.
+  Connection& control = primary();
   std::vector<CpgGroupMember> out;
   try {
     for (;;) {
       cpg_iteration_description_t d{};
-      cs_error_t rc = retry().run([&] { return cpg_iteration_next(it, &d); });
+      cs_error_t rc = run(control, [&](uint64_t) { return cpg_iteration_next(it, &d); });
       if (rc == CS_ERR_NO_SECTIONS) break;
       if (rc != CS_OK) fail(rc, "cpg_iteration_next");
       out.push_back({std::string(CpgName(d.group).view()), d.nodeid, d.pid});
     }
   } catch (...) {
-    cpg_iteration_finalize(it);
+    run(control, [&](uint64_t) { return cpg_iteration_finalize(it); });
     throw;
   }
-  cs_error_t rc = cpg_iteration_finalize(it);
+  cs_error_t rc = run(control, [&](uint64_t) { return cpg_iteration_finalize(it); });
   if (rc != CS_OK) fail(rc, "cpg_iteration_finalize");
   return out;
 }

@@ -68,6 +68,8 @@ struct CpgOptions {
   RetryPolicy retry{};
 };
 
+struct CpgConnection;
+
 // One Cpg may join several groups. corosync lets one connection join one group, once, so the
 // Cpg keeps a control connection (queries, totem changes) and opens a connection per join,
 // finalized after its leave confchg was dispatched; one fd (epoll) covers them all.
@@ -104,7 +106,7 @@ class Cpg : public Handle {
   struct Groups;  // per-connection group state, shared with the trampolines
 
  private:
-  Connection& open_connection(bool control);
+  std::shared_ptr<CpgConnection> open_connection(bool control);
   void forget(Connection& connection) noexcept override;
 
   std::unique_ptr<Groups> groups_;

@@ -63,7 +63,7 @@ Handle& Handle::operator=(Handle&& other) noexcept {
 
 Handle::~Handle() { close(); }
 
-Connection& Handle::adopt(std::unique_ptr<Connection> connection, uint64_t handle) {
+Connection& Handle::adopt(std::shared_ptr<Connection> connection, uint64_t handle) {
   HandleShared& s = *shared_;
   connection->shared = &s;
   connection->handle = handle;
@@ -81,10 +81,7 @@ Connection& Handle::adopt(std::unique_ptr<Connection> connection, uint64_t handl
     }
   }
   std::lock_guard<std::recursive_mutex> lock(s.mutex);
-  if (s.connections.empty()) {
-    s.primary = handle;
-    s.primary_fd = connection->fd;
-  }
+  if (!s.primary) s.primary = connection;
   s.connections.push_back(std::move(connection));
   return *s.connections.back();
 }
@@ -96,6 +93,7 @@ void Handle::close() {
   if (!s.open.exchange(false)) return;
   // A lost daemon makes finalize fail; the local resources are released all the same.
   for (auto& c : s.connections) {
+    std::lock_guard<std::mutex> call_lock(c->call_mutex);
     if (!c->finalized) s.ops.finalize(c->handle);
     c->finalized = true;
   }
@@ -115,7 +113,11 @@ void Handle::sweep() noexcept {
       continue;
     }
     forget(c);
-    if (!c.finalized) shared_->ops.finalize(c.handle);
+    {
+      std::lock_guard<std::mutex> call_lock(c.call_mutex);
+      if (!c.finalized) shared_->ops.finalize(c.handle);
+      c.finalized = true;
+    }
     it = list.erase(it);
   }
 }
@@ -124,12 +126,12 @@ bool Handle::closed() const noexcept { return !shared_ || !shared_->open; }
 
 uint64_t Handle::native(const char* function) const {
   if (closed()) throw ClosedError(function);
-  return shared_->primary;
+  return shared_->primary->handle;
 }
 
 int Handle::fd() const {
   native("fd_get");
-  return shared_->epoll_fd >= 0 ? shared_->epoll_fd : shared_->primary_fd;
+  return shared_->epoll_fd >= 0 ? shared_->epoll_fd : shared_->primary->fd;
 }
 
 void Handle::fail(cs_error_t rc, const char* function) const {
@@ -200,7 +202,8 @@ bool Handle::dispatch_one() {
 
 bool Handle::wait_readable(const InterruptCheck& check) {
   HandleShared& s = *shared_;
-  int fd = this->fd();
+  // Not fd(): a close() from another thread must end the wait, not raise.
+  int fd = s.epoll_fd >= 0 ? s.epoll_fd : s.primary->fd;
   for (;;) {
     if (!s.open) return false;
     pollfd fds[2] = {{fd, POLLIN, 0}, {s.wake_fd, POLLIN, 0}};

@@ -57,6 +57,10 @@ struct Connection {
   // Set by a callback when the connection has served its purpose; the handle finalizes and
   // drops it once the C dispatch call that ran the callback has returned.
   bool retired = false;
+  // libqb's client IPC is not safe for concurrent requests on one connection (two threads
+  // sending at once lose messages; request/response pairs can cross): every call but
+  // dispatch, which only reads the event channel, holds this.
+  std::mutex call_mutex;
 };
 
 // State shared by a handle's connections.
@@ -77,10 +81,11 @@ struct HandleShared {
   // finalizing from another thread can race a running dispatch. Recursive because a
   // callback may close its own handle or open a connection.
   std::recursive_mutex mutex;
-  std::vector<std::unique_ptr<Connection>> connections;
-  // The first connection, read without the mutex (fileno() and calls hold the GIL).
-  uint64_t primary = 0;
-  int primary_fd = -1;
+  // Shared, so that a call in progress keeps its connection alive while another thread
+  // retires it.
+  std::vector<std::shared_ptr<Connection>> connections;
+  // The first connection, set once, read without the mutex (fileno() holds the GIL).
+  std::shared_ptr<Connection> primary;
   size_t next_to_dispatch = 0;
   std::atomic<std::thread::id> dispatching_thread{};
   // The first exception thrown by a callback during the current C dispatch call.
@@ -124,9 +129,9 @@ class Handle {
   // Connects with `initialize(Connection*, uint64_t* handle)` (the service's *_initialize,
   // passing the Connection as its context) under the retry policy, and takes ownership.
   template <class Init>
-  Connection& connect(std::unique_ptr<Connection> connection, const char* function,
+  Connection& connect(std::shared_ptr<Connection> connection, const char* function,
                       Init&& initialize) {
-    native(function);
+    if (closed()) throw ClosedError(function);
     uint64_t h = 0;
     Connection* c = connection.get();
     cs_error_t rc = shared_->retry.run([&] { return initialize(c, &h); });
@@ -135,13 +140,29 @@ class Handle {
   }
   // The first connection's native handle for a call named `function`; ClosedError after close().
   uint64_t native(const char* function) const;
-  // Runs a corosync call under the retry policy and throws on failure.
+  // Runs `c(native_handle)`, a corosync call on `connection`, under the retry policy and
+  // the connection's call mutex, and throws on failure.
+  template <class Call>
+  void call(Connection& connection, const char* function, Call&& c) const {
+    native(function);
+    cs_error_t rc = run(connection, std::forward<Call>(c));
+    if (rc != CS_OK) fail(rc, function);
+  }
+  // The same on the first connection.
   template <class Call>
   void call(const char* function, Call&& c) const {
     native(function);
-    cs_error_t rc = shared_->retry.run(std::forward<Call>(c));
-    if (rc != CS_OK) fail(rc, function);
+    call(*shared_->primary, function, std::forward<Call>(c));
   }
+  // Like call() but returns the result instead of throwing.
+  template <class Call>
+  cs_error_t run(Connection& connection, Call&& c) const {
+    return shared_->retry.run([&] {
+      std::lock_guard<std::mutex> lock(connection.call_mutex);
+      return c(connection.handle);
+    });
+  }
+  Connection& primary() const { return *shared_->primary; }
   [[noreturn]] void fail(cs_error_t rc, const char* function) const;
   HandleShared& shared() const { return *shared_; }
   // Called (with the handle's mutex held) just before a retired connection is finalized
@@ -151,7 +172,7 @@ class Handle {
   void sweep() noexcept;
 
  private:
-  Connection& adopt(std::unique_ptr<Connection> connection, uint64_t handle);
+  Connection& adopt(std::shared_ptr<Connection> connection, uint64_t handle);
   // One non-blocking C dispatch on the next connection with an event; false when none had
   // one or the handle got closed.
   bool dispatch_one();

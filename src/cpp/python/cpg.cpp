@@ -250,7 +250,7 @@ void bind_cpg(py::module_& m) {
           "completes with an on_confchg listing this process as left.")
       .def(
           "mcast",
-          [](PyCpg& self, const py::args& buffers, cpg_guarantee_t guarantee,
+          [](PyCpg& self, const py::Args<PyBuffer>& buffers, cpg_guarantee_t guarantee,
              const std::optional<GroupName>& group) {
             std::optional<CpgName> name;
             if (group) name = group_from_python(*group, "cpg_mcast_joined");

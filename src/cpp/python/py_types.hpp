@@ -21,6 +21,7 @@ inline bool any_object(PyObject*) { return true; }
 COROSYNC_PY_TYPE(PyAddress)
 COROSYNC_PY_TYPE(PyGroupMember)
 COROSYNC_PY_TYPE(PyRingId)
+COROSYNC_PY_TYPE(PyBuffer)
 #undef COROSYNC_PY_TYPE
 
 using GroupName = py::typing::Union<py::str, py::bytes>;
@@ -38,6 +39,11 @@ struct handle_type_name<corosync::python::PyAddress> {
 template <>
 struct handle_type_name<corosync::python::PyGroupMember> {
   static constexpr auto name = const_name("corosync.cpg.GroupMember");
+};
+// Any object of the buffer protocol (collections.abc.Buffer from Python 3.12 on).
+template <>
+struct handle_type_name<corosync::python::PyBuffer> {
+  static constexpr auto name = const_name("typing_extensions.Buffer");
 };
 template <>
 struct handle_type_name<corosync::python::PyRingId> {

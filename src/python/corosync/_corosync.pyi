@@ -1,0 +1,216 @@
+"""
+Compiled core of the corosync package; import `corosync` instead.
+"""
+
+from __future__ import annotations
+
+import collections.abc
+import enum
+import typing
+
+import typing_extensions
+
+import corosync.cpg
+import corosync.types
+
+class DispatchFlags(enum.IntEnum):
+    """
+    How much dispatch() runs (corosync's CS_DISPATCH_*).
+    """
+
+    ONE = 1
+    ALL = 2
+    BLOCKING = 3
+    ONE_NONBLOCKING = 4
+
+class Guarantee(enum.IntEnum):
+    """
+    Delivery guarantee of CPG.mcast (cpg_guarantee_t). corosync implements AGREED; FIFO behaves as
+    AGREED and UNORDERED and SAFE are accepted but not implemented by corosync.
+    """
+
+    UNORDERED = 0
+    FIFO = 1
+    AGREED = 2
+    SAFE = 3
+
+class Reason(enum.IntEnum):
+    """
+    Why a member joined or left a group (cpg_reason_t).
+    """
+
+    UNDEFINED = 0
+    JOIN = 1
+    LEAVE = 2
+    NODEDOWN = 3
+    NODEUP = 4
+    PROCDOWN = 5
+
+class CPG:
+    """
+    A closed process group connection (cpg_model_initialize, model V1).
+
+    Messages multicast to a group are delivered to every member in one total order. Callbacks run
+    inside dispatch() in the calling thread.
+    """
+    def __enter__(self) -> typing.Self: ...
+    def __exit__(
+        self, exc_type: typing.Any, exc_value: typing.Any, traceback: typing.Any
+    ) -> None: ...
+    def __init__(
+        self,
+        *,
+        on_deliver: collections.abc.Callable[[str | bytes, int, int, bytes], None] | None = None,
+        on_confchg: collections.abc.Callable[
+            [
+                str | bytes,
+                list[corosync.cpg.Address],
+                list[corosync.cpg.Address],
+                list[corosync.cpg.Address],
+            ],
+            None,
+        ]
+        | None = None,
+        on_totem_confchg: collections.abc.Callable[[corosync.types.RingId, list[int]], None]
+        | None = None,
+        deliver_initial_totem_conf: bool = False,
+        retry_timeout: typing.SupportsFloat | typing.SupportsIndex = 3.0,
+    ) -> None:
+        """
+        Connect to the local corosync's CPG service (cpg_model_initialize).
+
+        on_deliver(group, nodeid, pid, message), on_confchg(group, members, left, joined) and
+        on_totem_confchg(ring_id, members) run inside dispatch(). With deliver_initial_totem_conf
+        the current totem configuration arrives as a first on_totem_confchg. Calls answered with
+        CS_ERR_TRY_AGAIN are retried for up to retry_timeout seconds (0 disables retrying), then
+        raise TryAgainError.
+        """
+    def close(self) -> None:
+        """
+        Finalize the connection (cpg_finalize). Idempotent; later calls raise ClosedError.
+        """
+    def dispatch(self, flags: DispatchFlags = DispatchFlags.ALL) -> None:
+        """
+        Run the callbacks of queued events in this thread (cpg_dispatch).
+
+        ALL runs what is queued and returns; ONE_NONBLOCKING runs at most one event; ONE waits for
+        one event; BLOCKING runs events until the handle is closed or the connection is lost
+        (LibraryError). Waiting releases the GIL and reacts to Ctrl-C. An exception raised by a
+        callback propagates after that callback; later events stay queued. Calling dispatch from one
+        of this handle's callbacks raises RuntimeError.
+        """
+    def fileno(self) -> int:
+        """
+        The connection's fd (cpg_fd_get), to poll for readability (select, selectors, asyncio);
+        never read from it.
+        """
+    def group_names(self) -> list[str | bytes]:
+        """
+        The names of every group in the cluster (cpg_iteration_* with CPG_ITERATION_NAME_ONLY).
+        """
+    def groups(self, *, group: str | bytes | None = None) -> list[corosync.cpg.GroupMember]:
+        """
+        Every (group, nodeid, pid) in the cluster, or only the members of `group`
+        (cpg_iteration_initialize with CPG_ITERATION_ALL or CPG_ITERATION_ONE_GROUP,
+        cpg_iteration_next, cpg_iteration_finalize).
+        """
+    def join(self, group: str | bytes) -> None:
+        """
+        Join a group (cpg_join); a handle may join several (each on a connection of its own, as
+        corosync allows one group per connection). Names are at most 128 bytes (NameTooLongError
+        beyond); joining twice raises ExistError.
+        """
+    def leave(self, group: str | bytes) -> None:
+        """
+        Leave a joined group (cpg_leave); NotExistError for a group not joined. The leave completes
+        with an on_confchg listing this process as left.
+        """
+    def mcast(
+        self,
+        *args: typing_extensions.Buffer,
+        guarantee: Guarantee = Guarantee.AGREED,
+        group: str | bytes | None = None,
+    ) -> None:
+        """
+        Multicast one message, the concatenation of the given bytes-like objects, to a joined group
+        (cpg_mcast_joined): `group`, which may be omitted when this handle joined exactly one. The
+        buffers are not copied in Python. Messages above max_atomic_msgsize are fragmented by libcpg
+        and arrive whole. NotExistError when the group was not joined.
+        """
+    def membership(self, group: str | bytes) -> list[corosync.cpg.Address]:
+        """
+        The members of a group this handle joined (cpg_membership_get).
+        """
+    @property
+    def closed(self) -> bool:
+        """
+        True once close() was called.
+        """
+    @property
+    def flow_control_enabled(self) -> bool:
+        """
+        Whether corosync asks senders to pause (cpg_flow_control_state_get).
+        """
+    @property
+    def local_nodeid(self) -> int:
+        """
+        This node's id (cpg_local_get).
+        """
+    @property
+    def max_atomic_msgsize(self) -> int:
+        """
+        The largest message sent without fragmenting (cpg_max_atomic_msgsize_get).
+        """
+    @property
+    def on_confchg(
+        self,
+    ) -> (
+        collections.abc.Callable[
+            [
+                str | bytes,
+                list[corosync.cpg.Address],
+                list[corosync.cpg.Address],
+                list[corosync.cpg.Address],
+            ],
+            None,
+        ]
+        | None
+    ):
+        """
+        fn(group, members, left, joined): a joined group's membership changed; each list holds
+        Address(nodeid, pid, reason).
+        """
+    @on_confchg.setter
+    def on_confchg(
+        self,
+        arg1: collections.abc.Callable[
+            [
+                str | bytes,
+                list[corosync.cpg.Address],
+                list[corosync.cpg.Address],
+                list[corosync.cpg.Address],
+            ],
+            None,
+        ]
+        | None,
+    ) -> None: ...
+    @property
+    def on_deliver(self) -> collections.abc.Callable[[str | bytes, int, int, bytes], None] | None:
+        """
+        fn(group, nodeid, pid, message: bytes): a message multicast to a joined group.
+        """
+    @on_deliver.setter
+    def on_deliver(
+        self, arg1: collections.abc.Callable[[str | bytes, int, int, bytes], None] | None
+    ) -> None: ...
+    @property
+    def on_totem_confchg(
+        self,
+    ) -> collections.abc.Callable[[corosync.types.RingId, list[int]], None] | None:
+        """
+        fn(ring_id, members: list[int]): the totem ring (the cluster's nodes) changed.
+        """
+    @on_totem_confchg.setter
+    def on_totem_confchg(
+        self, arg1: collections.abc.Callable[[corosync.types.RingId, list[int]], None] | None
+    ) -> None: ...

@@ -1,0 +1,403 @@
+"""Real corosync clusters in network namespaces: :class:`Cluster` and its :class:`Node`.
+
+Topology (see /work/shared/cluster-recipe.md for why each piece is needed):
+
+* every node runs in its own network namespace, with its own ``/run`` (corosync locks
+  ``/run/corosync.pid``), its own state directory and log file, all in a temp dir;
+* a one-node cluster talks over ``lo`` (127.0.0.1) in its namespace, nothing else;
+* with two or more nodes, a "switch" namespace holds a bridge ``br0``; node i has a veth pair
+  ``cst<K>n<i>`` (in the node's namespace, address ``10.213.K.i/24``) to ``cst<K>s<i>`` (in
+  the switch, enslaved to the bridge). Nothing is added to the host's namespace and there
+  are no default routes, so cluster traffic never leaves the machine.
+
+Faults are applied on the switch side: :meth:`Cluster.partition` moves switch ports to one
+bridge per group, :meth:`Cluster.isolate` takes a port down, :meth:`Cluster.heal` undoes both.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import shutil
+import tempfile
+import time
+import warnings
+import weakref
+from collections.abc import Callable, Iterable, Sequence
+from types import TracebackType
+from typing import TypeVar
+
+from . import config
+from ._resources import Resources, SubnetLease
+from .network import Network
+from .node import ClusterError, Node, QuorumStatus
+
+__all__ = ["Cluster", "ClusterError", "Node", "QuorumStatus", "check_prerequisites"]
+
+_T = TypeVar("_T")
+
+#: Nodes get 10.213.K.1 ... 10.213.K.N; this keeps N well inside the /24.
+MAX_NODES = 200
+#: Seconds between two polls of :meth:`Cluster.wait_for`.
+POLL_INTERVAL = 0.1
+#: Set to 1 to keep each cluster's temp dir (configs, logs) after close, for post-mortems.
+KEEP_ENV = "COROSYNC_TESTING_KEEP"
+
+# Programs the harness runs, with the Debian package that provides each.
+_REQUIRED_PROGRAMS = {
+    "ip": "iproute2",
+    "corosync": "corosync",
+    "corosync-quorumtool": "corosync",
+    "unshare": "util-linux",
+    "mount": "mount",
+    "sh": "dash",
+}
+
+# Distinguishes the clusters of one process in their namespace names.
+_counter = itertools.count(1)
+
+
+def check_prerequisites() -> None:
+    """Raise :class:`ClusterError` naming whatever is missing to run test clusters here."""
+    problems: list[str] = []
+    if os.geteuid() != 0:
+        problems.append(
+            f"root privileges (running as uid {os.geteuid()}; network namespaces, veth "
+            "links and bind mounts need root)"
+        )
+    missing = [
+        f"{prog} (Debian package {pkg})"
+        for prog, pkg in _REQUIRED_PROGRAMS.items()
+        if shutil.which(prog) is None
+    ]
+    if missing:
+        problems.append("programs not found on PATH: " + ", ".join(missing))
+    if not os.path.exists("/proc/thread-self/ns/net"):
+        problems.append("/proc/thread-self/ns/net (Linux 3.17+ with /proc mounted)")
+    if problems:
+        raise ClusterError(
+            "corosync.testing cannot start a cluster; missing: " + "; ".join(problems)
+        )
+
+
+class Cluster:
+    """A real corosync cluster of ``nodes`` daemons on this machine, for tests.
+
+    ``Cluster(3)`` creates the namespaces and links, starts the daemons and waits until
+    every node is quorate with all N members (up to ``quorum_timeout`` seconds). Use it as
+    a context manager or call :meth:`close`; everything is also cleaned up when the object
+    is garbage collected and at interpreter exit. Requires root.
+
+    ``token_ms`` is corosync's token timeout: roughly how long a crash or a partition takes
+    to be noticed. With ``start=False`` nothing runs until :meth:`start`.
+    """
+
+    def __init__(
+        self,
+        nodes: int = 3,
+        *,
+        token_ms: int = 1000,
+        start: bool = True,
+        quorum_timeout: float = 30.0,
+    ) -> None:
+        if isinstance(nodes, bool) or not isinstance(nodes, int):
+            raise TypeError(f"nodes must be an int, got {type(nodes).__name__}")
+        if not 1 <= nodes <= MAX_NODES:
+            raise ValueError(f"nodes must be between 1 and {MAX_NODES}, got {nodes}")
+        if token_ms <= 0:
+            raise ValueError(f"token_ms must be positive, got {token_ms}")
+        check_prerequisites()
+        #: corosync's token timeout in milliseconds (``totem.token``).
+        self.token_ms = token_ms
+        #: Seconds :meth:`start` waits for every node to be a quorate member.
+        self.quorum_timeout = quorum_timeout
+        self._resources = Resources()
+        self._closed = False
+        self._started = False
+        # The finalizer holds the resources, not the cluster, so the cluster can be
+        # collected; finalize also runs at interpreter exit (atexit=True by default).
+        self._finalizer = weakref.finalize(self, _finalize, self._resources)
+        try:
+            try:
+                lease = SubnetLease.acquire()
+            except OSError as e:
+                raise ClusterError(f"cannot reserve a subnet for a test cluster: {e}") from e
+            self._resources.lease = lease
+            #: The per-cluster index K: subnet 10.213.K.0/24, cluster name, veth names.
+            self.index = lease.index
+            #: ``totem.cluster_name``, unique among the clusters running on this machine.
+            self.name = f"cst{self.index}"
+            self._prefix = f"cst-{os.getpid()}-{next(_counter)}"
+            #: Per-cluster directory: one ``n<i>`` subdirectory per node.
+            self.tmpdir = tempfile.mkdtemp(prefix=f"corosync-testing-{self.index}-")
+            self._resources.tmpdir = self.tmpdir
+            self._resources.label = f"corosync test cluster {self.name}"
+            self._resources.save()
+            switch = f"{self._prefix}-sw" if nodes > 1 else None
+            self._network = Network(self.index, switch, self._resources)
+            self._nodes = [self._make_node(i, nodes) for i in range(1, nodes + 1)]
+            if start:
+                self.start()
+        except BaseException:
+            self.close()
+            raise
+
+    def _make_node(self, i: int, count: int) -> Node:
+        address = "127.0.0.1" if count == 1 else f"10.213.{self.index}.{i}"
+        workdir = os.path.join(self.tmpdir, f"n{i}")
+        return Node(self, self._resources, i, f"{self._prefix}-n{i}", address, workdir)
+
+    def __repr__(self) -> str:
+        try:
+            return f"<corosync.testing.Cluster {self.name} of {len(self._nodes)} nodes>"
+        except AttributeError:
+            return "<corosync.testing.Cluster (not set up)>"
+
+    def __enter__(self) -> Cluster:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    # --- nodes -----------------------------------------------------------------------
+
+    @property
+    def nodes(self) -> list[Node]:
+        """All nodes, in node id order (``nodes[0]`` is node 1)."""
+        return list(self._nodes)
+
+    def node(self, nodeid: int) -> Node:
+        """The node with corosync node id ``nodeid`` (1..N); IndexError otherwise."""
+        if (
+            isinstance(nodeid, bool)
+            or not isinstance(nodeid, int)
+            or not 1 <= nodeid <= len(self._nodes)
+        ):
+            count = len(self._nodes)
+            raise IndexError(f"no node {nodeid!r} in a cluster of {count} (ids 1..{count})")
+        return self._nodes[nodeid - 1]
+
+    @property
+    def closed(self) -> bool:
+        """Whether :meth:`close` has run."""
+        return self._closed
+
+    # --- life cycle ------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Create the network, start every daemon and wait until all are quorate.
+
+        On failure everything is cleaned up and :class:`ClusterError` says why, with the
+        tail of every node's log.
+        """
+        self._check_open()
+        if self._started:
+            raise ClusterError(f"{self!r} was already started")
+        self._started = True
+        try:
+            self._network.build(self._nodes)
+            entries = [
+                config.NodeEntry(n.nodeid, n.address, f"node{n.nodeid}") for n in self._nodes
+            ]
+            for node in self._nodes:
+                node._write_config(
+                    config.render(
+                        cluster_name=self.name,
+                        nodes=entries,
+                        log_path=node.log_path,
+                        state_dir=node.state_dir,
+                        token_ms=self.token_ms,
+                    )
+                )
+            for node in self._nodes:
+                node._start()
+            everyone = frozenset(range(1, len(self._nodes) + 1))
+            self.wait_for(
+                lambda: self._all_formed(everyone, fail_on_death=True),
+                self.quorum_timeout,
+                f"all {len(everyone)} nodes to be quorate members",
+            )
+        except BaseException:
+            self.close()
+            raise
+
+    def close(self) -> None:
+        """Stop the daemons (SIGTERM, then SIGKILL), delete namespaces, links, temp dir and
+        /dev/shm files, release the subnet. Idempotent; warns instead of raising."""
+        self._closed = True
+        self._finalizer()
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise ClusterError(f"{self!r} is closed")
+
+    # --- waiting ---------------------------------------------------------------------
+
+    def wait_for(
+        self, predicate: Callable[[], _T], timeout: float = 30.0, what: str = "a condition"
+    ) -> _T:
+        """Poll ``predicate`` until it returns something true, and return that.
+
+        Raises :class:`ClusterError` after ``timeout`` seconds, describing ``what`` was
+        awaited and the state and log tail of every node. Exceptions from the predicate
+        propagate.
+        """
+        deadline = time.monotonic() + timeout
+        while True:
+            result = predicate()
+            if result:
+                return result
+            if time.monotonic() >= deadline:
+                raise ClusterError(
+                    f"timed out after {timeout:g} s waiting for {what}\n{self.describe()}"
+                )
+            time.sleep(POLL_INTERVAL)
+
+    def wait_members(
+        self, nodeid: int, expected_nodeids: Iterable[int], timeout: float = 30.0
+    ) -> None:
+        """Wait until node ``nodeid``'s membership is exactly ``expected_nodeids``."""
+        node = self.node(nodeid)
+        expected = frozenset(expected_nodeids)
+        self.wait_for(
+            lambda: node.members() == expected,
+            timeout,
+            f"node {nodeid} to see members {sorted(expected)}",
+        )
+
+    def wait_quorate(self, nodeid: int, quorate: bool = True, timeout: float = 30.0) -> None:
+        """Wait until node ``nodeid`` is quorate (or, with ``quorate=False``, inquorate)."""
+        node = self.node(nodeid)
+
+        def check() -> bool:
+            status = node.quorum_status()
+            return status is not None and status.quorate == quorate
+
+        self.wait_for(
+            check, timeout, f"node {nodeid} to be {'quorate' if quorate else 'inquorate'}"
+        )
+
+    def _all_formed(self, everyone: frozenset[int], *, fail_on_death: bool = False) -> bool:
+        for node in self._nodes:
+            if fail_on_death and not node.alive:
+                raise ClusterError(
+                    f"the corosync daemon of node {node.nodeid} exited\n{self.describe()}"
+                )
+            status = node.quorum_status()
+            if status is None or not status.quorate or status.members != everyone:
+                return False
+        return True
+
+    def describe(self) -> str:
+        """Each node's state and log tail: what error messages of the harness include."""
+        keep = "" if os.environ.get(KEEP_ENV) == "1" else f" (removed on close unless {KEEP_ENV}=1)"
+        lines = [f"{self!r}: temp dir {self.tmpdir}{keep}"]
+        lines += self._network.describe()
+        for node in self._nodes:
+            proc = node._proc
+            if proc is None:
+                state = "never started"
+            elif node.alive:
+                state = f"running, pid {proc.pid}"
+            else:
+                state = f"exited with status {proc.returncode}"
+            lines.append(f"== node {node.nodeid} ({node.netns}, {node.address}): {state}")
+            lines.append(node.log_tail())
+        return "\n".join(lines)
+
+    # --- faults ----------------------------------------------------------------------
+
+    def kill(self, nodeid: int) -> None:
+        """SIGKILL node ``nodeid``'s daemon and wait for it to exit (a crash, not a shutdown)."""
+        self._check_open()
+        self.node(nodeid)._kill()
+
+    def restart(self, nodeid: int) -> None:
+        """Start node ``nodeid``'s daemon again with the same config (SIGKILLing it first if it
+        runs). Does not wait: follow with :meth:`wait_members` or :meth:`wait_quorate`."""
+        self._check_open()
+        node = self.node(nodeid)
+        if node.alive:
+            node._kill()
+        node._start()
+
+    def _require_network(self, what: str) -> None:
+        self._check_open()
+        if self._network.switch is None:
+            raise ClusterError(f"{what} needs a cluster of at least 2 nodes")
+        if not self._started:
+            raise ClusterError(f"{what} needs a started cluster")
+
+    def partition(self, *groups: Sequence[int]) -> None:
+        """Split the network: nodes in the same group can talk, nodes in different groups
+        cannot. Every node must appear in exactly one group, e.g. ``partition([1], [2, 3])``.
+
+        Each group gets its own bridge in the switch namespace. Replaces any earlier
+        partition or isolation; :meth:`heal` undoes it. Does not wait for corosync to notice.
+        """
+        self._require_network("partition()")
+        listed = [i for group in groups for i in group]
+        everyone = list(range(1, len(self._nodes) + 1))
+        if sorted(listed) != everyone or any(len(g) == 0 for g in groups):
+            got = [list(g) for g in groups]
+            raise ValueError(
+                f"partition() needs non-empty groups naming each node of {everyone} exactly"
+                f" once, got {got}"
+            )
+        self._network.partition(groups)
+
+    def isolate(self, nodeid: int) -> None:
+        """Cut node ``nodeid`` off the network (its switch port goes down); :meth:`heal`
+        brings it back."""
+        self._require_network("isolate()")
+        self._network.isolate(self.node(nodeid).nodeid)
+
+    def heal(self) -> None:
+        """Undo :meth:`partition` and :meth:`isolate`: every node back on one bridge, all
+        links up. Does not wait for the membership to re-form. A no-op for one node."""
+        self._check_open()
+        if self._started:
+            self._network.heal(n.nodeid for n in self._nodes)
+
+    def reset(self, timeout: float = 60.0) -> None:
+        """Undo all faults: heal the network, restart dead daemons, and wait until every node
+        is a quorate member of the full cluster. For reusing one cluster across fault tests."""
+        self._check_open()
+        if not self._started:
+            raise ClusterError(f"{self!r} was not started")
+        self.heal()
+        for node in self._nodes:
+            if not node.alive:
+                node._start()
+        everyone = frozenset(range(1, len(self._nodes) + 1))
+        self.wait_for(
+            lambda: self._all_formed(everyone),
+            timeout,
+            f"all {len(everyone)} nodes to be quorate members again",
+        )
+
+
+def _finalize(resources: Resources) -> None:
+    # Runs from close(), from garbage collection or at interpreter exit: it must not raise.
+    try:
+        keep = os.environ.get(KEEP_ENV) == "1"
+        errors = resources.release(keep_tmpdir=keep)
+        if errors:
+            warnings.warn(
+                f"cleaning up {resources.label} failed: " + "; ".join(errors),
+                RuntimeWarning,
+                stacklevel=2,
+            )
+        if keep and resources.tmpdir is not None:
+            warnings.warn(
+                f"{KEEP_ENV}=1: kept {resources.tmpdir} of {resources.label}",
+                RuntimeWarning,
+                stacklevel=2,
+            )
+    except Exception:  # a finalizer has nowhere to raise to
+        pass

@@ -1,0 +1,104 @@
+"""Rendering ``corosync.conf`` for one node of a test cluster.
+
+Key names follow corosync.conf(5) of corosync 3.1. Notes on the choices:
+
+* ``token`` is the failure-detection time. ``token_coefficient: 0`` keeps it exactly
+  ``token_ms`` whatever the number of nodes (corosync otherwise adds 650 ms per node beyond
+  two), so that fault tests take the same time on any cluster size.
+* Quorum is plain ``corosync_votequorum``, one vote per node, without ``two_node``:
+  ``two_node`` implies ``wait_for_all`` and lets a lone survivor keep quorum, which would
+  make a 2-node cluster behave unlike every other size. With plain votequorum a 2-node
+  cluster needs both nodes to be quorate, exactly as the arithmetic (2 of 2) says.
+* No encryption (``crypto_cipher``/``crypto_hash: none``), so no authkey file is needed;
+  the traffic never leaves the machine's namespaces anyway.
+* Logging goes to one file per node only (``to_stderr``/``to_syslog: no``), and
+  ``system.state_dir`` moves the state files and blackbox out of /var/lib/corosync.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+__all__ = ["NodeEntry", "render"]
+
+
+@dataclass(frozen=True)
+class NodeEntry:
+    """One ``nodelist.node`` entry: corosync node id, ring0 address and name."""
+
+    nodeid: int
+    address: str
+    name: str
+
+
+def _value(key: str, value: str) -> str:
+    # corosync.conf values end at the newline; a newline or brace inside one would change
+    # the structure of the file, so refuse such values instead of producing a wrong config.
+    if any(c in value for c in "\n\r{}"):
+        raise ValueError(f"invalid character in corosync.conf value for {key}: {value!r}")
+    return value
+
+
+def render(
+    *,
+    cluster_name: str,
+    nodes: Sequence[NodeEntry],
+    log_path: str,
+    state_dir: str,
+    token_ms: int = 1000,
+    transport: str = "knet",
+) -> str:
+    """Return the text of a ``corosync.conf`` for a member of the cluster ``nodes``.
+
+    Every node of a cluster gets the same text except for the log file and state
+    directory; corosync finds its own entry by matching ``ring0_addr`` with a local address.
+    """
+    if not nodes:
+        raise ValueError("a cluster needs at least one node")
+    if token_ms <= 0:
+        raise ValueError(f"token_ms must be positive, got {token_ms}")
+    lines = [
+        "totem {",
+        "    version: 2",
+        f"    cluster_name: {_value('cluster_name', cluster_name)}",
+        f"    transport: {_value('transport', transport)}",
+        f"    token: {int(token_ms)}",
+        "    token_coefficient: 0",
+        "    crypto_cipher: none",
+        "    crypto_hash: none",
+        "}",
+        "",
+        "nodelist {",
+    ]
+    for node in nodes:
+        lines += [
+            "    node {",
+            f"        nodeid: {int(node.nodeid)}",
+            f"        name: {_value('name', node.name)}",
+            f"        ring0_addr: {_value('ring0_addr', node.address)}",
+            "    }",
+        ]
+    lines += [
+        "}",
+        "",
+        "quorum {",
+        "    provider: corosync_votequorum",
+        "}",
+        "",
+        "logging {",
+        "    to_logfile: yes",
+        f"    logfile: {_value('logfile', log_path)}",
+        "    to_stderr: no",
+        "    to_syslog: no",
+        "    timestamp: on",
+        "    fileline: off",
+        "    debug: off",
+        "}",
+        "",
+        "system {",
+        f"    state_dir: {_value('state_dir', state_dir)}",
+        "}",
+        "",
+    ]
+    return "\n".join(lines)

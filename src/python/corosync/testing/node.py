@@ -1,0 +1,224 @@
+"""A node of a test cluster: one corosync daemon in its own network namespace.
+
+Also :class:`QuorumStatus` (a node's view of quorum, read with ``corosync-quorumtool``) and
+:class:`ClusterError`, raised by nodes and clusters alike.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import subprocess
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, ParamSpec, TypeVar
+
+from . import netns
+from ._resources import Resources
+
+if TYPE_CHECKING:
+    from .cluster import Cluster
+
+__all__ = ["ClusterError", "Node", "QuorumStatus"]
+
+_P = ParamSpec("_P")
+_T = TypeVar("_T")
+
+
+class ClusterError(RuntimeError):
+    """A test cluster could not be set up, did not reach the expected state, or misbehaved.
+
+    Messages about daemons include the tail of every node's log.
+    """
+
+
+@dataclass(frozen=True)
+class QuorumStatus:
+    """A node's view of quorum and membership, as printed by ``corosync-quorumtool -s``."""
+
+    #: The node's own id (``Node ID``).
+    nodeid: int
+    quorate: bool
+    #: Node ids in the node's current membership.
+    members: frozenset[int]
+    expected_votes: int
+    total_votes: int
+
+    @classmethod
+    def parse(cls, text: str) -> QuorumStatus:
+        """Parse the output of ``corosync-quorumtool -s -p``; raise ValueError if malformed."""
+        fields: dict[str, str] = {}
+        members: set[int] = set()
+        in_members = False
+        for line in text.splitlines():
+            stripped = line.strip()
+            if in_members:
+                row = stripped.split()
+                if row and row[0].isdigit():
+                    members.add(int(row[0]))
+                continue
+            if stripped.startswith("Nodeid"):
+                in_members = True
+            elif ":" in stripped:
+                key, _, value = stripped.partition(":")
+                fields[key.strip()] = value.strip()
+        try:
+            return cls(
+                nodeid=int(fields["Node ID"], 0),
+                quorate=fields["Quorate"] == "Yes",
+                members=frozenset(members),
+                expected_votes=int(fields.get("Expected votes", "0")),
+                total_votes=int(fields.get("Total votes", "0")),
+            )
+        except (KeyError, ValueError) as e:
+            raise ValueError(f"unexpected corosync-quorumtool output: {text!r}") from e
+
+
+def _tail(path: str, lines: int) -> str:
+    try:
+        with open(path, "rb") as f:
+            # Logs of test clusters are small, but bound the read anyway.
+            f.seek(0, os.SEEK_END)
+            f.seek(max(0, f.tell() - 64 * 1024))
+            data = f.read()
+    except OSError as e:
+        return f"({e.strerror})"
+    text = data.decode("utf-8", "replace").splitlines()
+    return "\n".join(text[-lines:])
+
+
+class Node:
+    """One corosync daemon of a :class:`Cluster`, in its own network namespace.
+
+    Nodes are created by the cluster; get them with ``cluster.node(nodeid)``. A node keeps
+    its cluster alive: holding only a node does not let the cluster be cleaned up early.
+    """
+
+    def __init__(
+        self,
+        cluster: Cluster,
+        resources: Resources,
+        nodeid: int,
+        netns_name: str,
+        address: str,
+        workdir: str,
+    ) -> None:
+        #: The cluster this node belongs to.
+        self.cluster = cluster
+        self._resources = resources
+        #: corosync node id, 1..N: also this node's index in the cluster.
+        self.nodeid = nodeid
+        #: Name of the node's network namespace (``ip netns exec NAME ...``).
+        self.netns = netns_name
+        #: The node's ring0 address.
+        self.address = address
+        #: Directory with this node's config, log, ``/run`` and state dir.
+        self.workdir = workdir
+        self.conf_path = os.path.join(workdir, "corosync.conf")
+        #: corosync's log file (``logging.logfile``).
+        self.log_path = os.path.join(workdir, "corosync.log")
+        #: Standard output and error of the daemon (errors from before logging starts).
+        self.output_path = os.path.join(workdir, "daemon.out")
+        self.run_dir = os.path.join(workdir, "run")
+        self.state_dir = os.path.join(workdir, "state")
+        self._proc: subprocess.Popen[bytes] | None = None
+
+    def __repr__(self) -> str:
+        state = f"pid {self.pid}" if self.alive else "down"
+        return f"<corosync.testing.Node {self.nodeid} netns={self.netns} {self.address} {state}>"
+
+    @property
+    def alive(self) -> bool:
+        """Whether this node's corosync daemon is running."""
+        return self._proc is not None and self._resources.alive(self._proc)
+
+    @property
+    def pid(self) -> int | None:
+        """Pid of the running corosync daemon, or None when it is not running."""
+        return self._proc.pid if self._proc is not None and self.alive else None
+
+    def entered(self) -> contextlib.AbstractContextManager[None]:
+        """Context manager running its body with this thread in the node's network namespace."""
+        return netns.entered(self.netns)
+
+    def connect(self, factory: Callable[_P, _T], /, *args: _P.args, **kwargs: _P.kwargs) -> _T:
+        """Call ``factory(*args, **kwargs)`` inside this node's namespace and return the result.
+
+        This is how a test opens a corosync client handle bound to this node, e.g.
+        ``node.connect(corosync.CPG, on_deliver=...)``: the handle connects to the daemon of
+        the namespace it is created in and keeps using it after the thread switches back.
+        """
+        with netns.entered(self.netns):
+            return factory(*args, **kwargs)
+
+    def run(
+        self, argv: Sequence[str], *, check: bool = False, timeout: float | None = 30.0
+    ) -> subprocess.CompletedProcess[str]:
+        """Run a command inside the node's namespace (``ip netns exec``), capturing text output.
+
+        With ``check=True`` a non-zero exit status raises :class:`ClusterError` with stderr.
+        """
+        try:
+            return netns.run(netns.exec_argv(self.netns, argv), check=check, timeout=timeout)
+        except netns.CommandError as e:
+            raise ClusterError(str(e)) from e
+
+    def quorum_status(self) -> QuorumStatus | None:
+        """This node's quorum and membership, or None if its daemon does not answer."""
+        if not self.alive:
+            return None
+        try:
+            proc = self.run(["corosync-quorumtool", "-s", "-p"], timeout=10.0)
+        except subprocess.TimeoutExpired:
+            return None
+        # Exit status 2 means "not quorate", which is an answer; anything else is not.
+        if proc.returncode not in (0, 2):
+            return None
+        try:
+            return QuorumStatus.parse(proc.stdout)
+        except ValueError:
+            return None
+
+    def members(self) -> frozenset[int] | None:
+        """Node ids in this node's membership, or None if its daemon does not answer."""
+        status = self.quorum_status()
+        return None if status is None else status.members
+
+    def log_tail(self, lines: int = 20) -> str:
+        """The last ``lines`` lines of the daemon's output and log, for error messages."""
+        parts = []
+        output = _tail(self.output_path, lines)
+        if output.strip() and not output.startswith("("):
+            parts.append(f"--- {self.output_path}\n{output}")
+        parts.append(f"--- {self.log_path}\n{_tail(self.log_path, lines)}")
+        return "\n".join(parts)
+
+    # The cluster drives the daemon's life cycle through these.
+
+    def _write_config(self, text: str) -> None:
+        for d in (self.workdir, self.run_dir, self.state_dir):
+            os.makedirs(d, exist_ok=True)
+        with open(self.conf_path, "w", encoding="utf-8") as f:
+            f.write(text)
+
+    def _start(self) -> None:
+        if self.alive:
+            raise ClusterError(f"node {self.nodeid} is already running (pid {self.pid})")
+        # ip netns exec, then unshare -m and sh all exec() in place, and sh execs corosync:
+        # the Popen's pid is corosync's own pid, so signals reach the daemon directly.
+        script = 'mount --bind "$0" /run && exec corosync -f -c "$1"'
+        argv = netns.exec_argv(
+            self.netns, ["unshare", "-m", "sh", "-c", script, self.run_dir, self.conf_path]
+        )
+        with open(self.output_path, "ab") as out:
+            proc = subprocess.Popen(
+                argv, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT
+            )
+        self._proc = proc
+        self._resources.daemons.append(proc)
+        self._resources.save()
+
+    def _kill(self) -> None:
+        if self._proc is None or not self.alive:
+            raise ClusterError(f"node {self.nodeid} is not running")
+        self._resources.reap(self._proc)

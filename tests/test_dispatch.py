@@ -1,0 +1,418 @@
+"""Dispatch rules on a real one-node cluster: callback exceptions keep later events,
+re-entrancy is refused, blocking dispatch releases the GIL, reacts to signals and returns
+on close; use after close raises ClosedError."""
+
+from __future__ import annotations
+
+import gc
+import os
+import signal
+import threading
+import time
+import weakref
+from collections.abc import Callable, Iterator
+
+import pytest
+from conftest import CpgFactory
+from cpg_events import Recorder, pump
+
+import corosync
+from corosync import DispatchFlags
+
+
+class Boom(Exception):
+    pass
+
+
+def wait_readable(cpg: corosync.CPG, timeout: float = 10.0) -> None:
+    import select
+
+    assert select.select([cpg], [], [], timeout)[0], "no event arrived"
+
+
+def wait_until(condition: Callable[[], bool], what: str, timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.02)
+
+
+def joined(open_cpg: CpgFactory, group: str, **kwargs: object) -> tuple[corosync.CPG, Recorder]:
+    recorder = Recorder()
+    cpg = recorder.attach(open_cpg(**kwargs))
+    cpg.join(group)
+    pump([cpg], lambda: bool(recorder.confchgs()))
+    return cpg, recorder
+
+
+def send_and_wait(cpg: corosync.CPG, *messages: bytes) -> None:
+    """Send messages to self and wait until corosync has queued all of them."""
+    for m in messages:
+        cpg.mcast(m)
+    # The last message is queued once the fd stays readable; give the ring a moment.
+    wait_readable(cpg)
+    time.sleep(0.2)
+
+
+class TestCallbackExceptions:
+    def test_the_exception_comes_out_of_dispatch_and_later_events_stay(
+        self, open_cpg: CpgFactory, group: str
+    ) -> None:
+        cpg, _recorder = joined(open_cpg, group)
+        seen: list[bytes] = []
+
+        def deliver(g: str | bytes, nodeid: int, pid: int, message: bytes) -> None:
+            seen.append(message)
+            if message == b"2":
+                raise Boom("from the callback")
+
+        cpg.on_deliver = deliver
+        send_and_wait(cpg, b"1", b"2", b"3", b"4")
+        with pytest.raises(Boom, match="from the callback"):
+            cpg.dispatch(DispatchFlags.ALL)
+        assert seen == [b"1", b"2"]
+        pump([cpg], lambda: len(seen) == 4)
+        assert seen == [b"1", b"2", b"3", b"4"]
+
+    @pytest.mark.parametrize("flags", list(DispatchFlags))
+    def test_every_dispatch_flavour_propagates_it(
+        self, open_cpg: CpgFactory, group: str, flags: DispatchFlags
+    ) -> None:
+        cpg, _ = joined(open_cpg, group)
+
+        def deliver(*args: object) -> None:
+            raise Boom(flags.name)
+
+        cpg.on_deliver = deliver
+        send_and_wait(cpg, b"x")
+        with pytest.raises(Boom, match=flags.name):
+            cpg.dispatch(flags)
+
+    def test_an_exception_in_confchg_is_propagated_too(
+        self, open_cpg: CpgFactory, group: str
+    ) -> None:
+        def confchg(*args: object) -> None:
+            raise KeyError("confchg")
+
+        cpg = open_cpg(on_confchg=confchg)
+        cpg.join(group)
+        wait_readable(cpg)
+        with pytest.raises(KeyError, match="confchg"):
+            cpg.dispatch(DispatchFlags.ALL)
+
+    def test_the_original_exception_object_and_traceback_survive(
+        self, open_cpg: CpgFactory, group: str
+    ) -> None:
+        cpg, _ = joined(open_cpg, group)
+        raised = Boom("identity")
+
+        def deliver(*args: object) -> None:
+            raise raised
+
+        cpg.on_deliver = deliver
+        send_and_wait(cpg, b"x")
+        with pytest.raises(Boom) as info:
+            cpg.dispatch()
+        assert info.value is raised
+        assert any(entry.name == "deliver" for entry in info.traceback)
+
+
+class TestReentrancy:
+    def test_dispatch_inside_a_callback_raises_runtime_error(
+        self, open_cpg: CpgFactory, group: str
+    ) -> None:
+        cpg, _ = joined(open_cpg, group)
+        errors: list[BaseException] = []
+        delivered: list[bytes] = []
+
+        def deliver(g: str | bytes, nodeid: int, pid: int, message: bytes) -> None:
+            delivered.append(message)
+            try:
+                cpg.dispatch()
+            except RuntimeError as e:
+                errors.append(e)
+
+        cpg.on_deliver = deliver
+        send_and_wait(cpg, b"a", b"b")
+        pump([cpg], lambda: len(delivered) == 2)
+        assert delivered == [b"a", b"b"]
+        assert len(errors) == 2 and "inside one of this handle's callbacks" in str(errors[0])
+
+    def test_a_callback_may_use_the_rest_of_the_handle(
+        self, open_cpg: CpgFactory, group: str
+    ) -> None:
+        cpg, _recorder = joined(open_cpg, group)
+        answers: list[object] = []
+
+        def deliver(g: str | bytes, nodeid: int, pid: int, message: bytes) -> None:
+            answers.append(cpg.local_nodeid)
+            answers.append(len(cpg.membership(group)))
+            if message == b"ping":
+                cpg.mcast(b"pong")
+
+        cpg.on_deliver = deliver
+        cpg.mcast(b"ping")
+        pump([cpg], lambda: len(answers) == 4)
+        assert answers == [1, 1, 1, 1]
+
+    def test_a_callback_may_dispatch_another_handle(self, open_cpg: CpgFactory, group: str) -> None:
+        first, _ = joined(open_cpg, group + "-a")
+        second, second_events = joined(open_cpg, group + "-b")
+        second.mcast(b"for the second")
+        wait_readable(second)
+        first.on_deliver = lambda *args: second.dispatch()
+        first.mcast(b"go")
+        pump([first], lambda: bool(second_events.messages()))
+
+
+class TestClose:
+    def test_close_is_idempotent_and_every_method_then_raises_closed_error(
+        self, open_cpg: CpgFactory, group: str
+    ) -> None:
+        cpg = open_cpg()
+        cpg.join(group)
+        cpg.close()
+        cpg.close()
+        assert cpg.closed
+        calls: dict[str, Callable[[], object]] = {
+            "join": lambda: cpg.join(group),
+            "leave": lambda: cpg.leave(group),
+            "mcast": lambda: cpg.mcast(b"x"),
+            "membership": lambda: cpg.membership(group),
+            "local_nodeid": lambda: cpg.local_nodeid,
+            "max_atomic_msgsize": lambda: cpg.max_atomic_msgsize,
+            "flow_control_enabled": lambda: cpg.flow_control_enabled,
+            "groups": lambda: cpg.groups(),
+            "group_names": lambda: cpg.group_names(),
+            "fileno": lambda: cpg.fileno(),
+            "dispatch": lambda: cpg.dispatch(),
+            "enter": lambda: cpg.__enter__(),
+        }
+        for name, call in calls.items():
+            with pytest.raises(corosync.ClosedError) as info:
+                call()
+            assert isinstance(info.value, ValueError), name
+            assert info.value.code == corosync.CsError.BAD_HANDLE, name
+
+    def test_with_closes_the_handle(self, open_cpg: CpgFactory) -> None:
+        with open_cpg() as cpg:
+            assert not cpg.closed
+        assert cpg.closed
+
+    def test_with_closes_the_handle_when_the_body_raises(self, open_cpg: CpgFactory) -> None:
+        with pytest.raises(Boom), open_cpg() as cpg:
+            raise Boom()
+        assert cpg.closed
+
+    def test_close_releases_the_group(self, open_cpg: CpgFactory, group: str) -> None:
+        watcher, _ = joined(open_cpg, group + "-w")
+        cpg = open_cpg()
+        cpg.join(group)
+        wait_until(lambda: len(watcher.membership(group)) == 1, "the join")
+        cpg.close()
+        wait_until(lambda: watcher.membership(group) == [], "the group to empty")
+
+    def test_closing_inside_a_callback_ends_the_dispatch(
+        self, open_cpg: CpgFactory, group: str
+    ) -> None:
+        cpg, _ = joined(open_cpg, group)
+        seen: list[bytes] = []
+
+        def deliver(g: str | bytes, nodeid: int, pid: int, message: bytes) -> None:
+            seen.append(message)
+            cpg.close()
+
+        cpg.on_deliver = deliver
+        send_and_wait(cpg, b"1", b"2")
+        cpg.dispatch(DispatchFlags.ALL)
+        assert seen == [b"1"]
+        assert cpg.closed
+
+    def test_blocking_dispatch_returns_when_closed_from_another_thread(
+        self, open_cpg: CpgFactory, group: str
+    ) -> None:
+        cpg, _ = joined(open_cpg, group)
+        timer = threading.Timer(0.3, cpg.close)
+        timer.start()
+        started = time.monotonic()
+        cpg.dispatch(DispatchFlags.BLOCKING)
+        timer.join()
+        assert cpg.closed
+        assert time.monotonic() - started < 10
+
+    def test_close_from_another_thread_waits_for_the_running_callback(
+        self, open_cpg: CpgFactory, group: str
+    ) -> None:
+        cpg, _ = joined(open_cpg, group)
+        in_callback = threading.Event()
+        order: list[str] = []
+
+        def deliver(*args: object) -> None:
+            in_callback.set()
+            time.sleep(0.3)
+            order.append("callback done")
+
+        def closer() -> None:
+            in_callback.wait(10)
+            cpg.close()
+            order.append("closed")
+
+        cpg.on_deliver = deliver
+        thread = threading.Thread(target=closer)
+        thread.start()
+        cpg.mcast(b"x")
+        cpg.dispatch(DispatchFlags.BLOCKING)
+        thread.join(10)
+        assert order == ["callback done", "closed"]
+
+    def test_an_unclosed_handle_is_finalized_by_the_garbage_collector(
+        self, corosync_node: object, open_cpg: CpgFactory, group: str
+    ) -> None:
+        watcher, _ = joined(open_cpg, group + "-w")
+        from corosync.testing import Node
+
+        assert isinstance(corosync_node, Node)
+        cpg = corosync_node.connect(corosync.CPG)
+        cpg.join(group)
+        # A cycle through a callback: only the cyclic GC can free it.
+        cpg.on_deliver = lambda *args, _cycle=cpg: None
+        wait_until(lambda: len(watcher.membership(group)) == 1, "the join")
+        ref = weakref.ref(cpg)
+        del cpg
+        gc.collect()
+        assert ref() is None
+        wait_until(lambda: watcher.membership(group) == [], "the group to empty")
+
+
+class TestBlockingDispatch:
+    def test_one_waits_for_an_event_with_the_gil_released(
+        self, open_cpg: CpgFactory, group: str
+    ) -> None:
+        cpg, recorder = joined(open_cpg, group)
+        ticks = 0
+        stop = threading.Event()
+
+        def count() -> None:
+            nonlocal ticks
+            while not stop.is_set():
+                ticks += 1
+                time.sleep(0.001)
+
+        def send_later() -> None:
+            time.sleep(0.3)
+            cpg.mcast(b"late")
+
+        counter = threading.Thread(target=count)
+        sender = threading.Thread(target=send_later)
+        counter.start()
+        sender.start()
+        cpg.dispatch(DispatchFlags.ONE)
+        stop.set()
+        counter.join()
+        sender.join()
+        assert recorder.messages() == [b"late"]
+        # Python code ran in another thread while this one waited in corosync.
+        assert ticks > 10
+
+    def test_blocking_dispatch_is_interrupted_by_a_signal_handler(
+        self, open_cpg: CpgFactory, group: str
+    ) -> None:
+        cpg, _ = joined(open_cpg, group)
+
+        def handler(signum: int, frame: object) -> None:
+            raise Boom("signal")
+
+        previous = signal.signal(signal.SIGALRM, handler)
+        try:
+            signal.setitimer(signal.ITIMER_REAL, 0.3)
+            with pytest.raises(Boom, match="signal"):
+                cpg.dispatch(DispatchFlags.BLOCKING)
+        finally:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            signal.signal(signal.SIGALRM, previous)
+        assert not cpg.closed
+        cpg.mcast(b"still works")
+
+    @pytest.mark.parametrize("flags", [DispatchFlags.BLOCKING, DispatchFlags.ONE])
+    def test_ctrl_c_interrupts_a_waiting_dispatch(
+        self, open_cpg: CpgFactory, group: str, flags: DispatchFlags
+    ) -> None:
+        cpg, _ = joined(open_cpg, group)
+        timer = threading.Timer(0.3, os.kill, (os.getpid(), signal.SIGINT))
+        timer.start()
+        try:
+            with pytest.raises(KeyboardInterrupt):
+                cpg.dispatch(flags)
+        finally:
+            timer.join()
+
+    def test_nonblocking_flavours_return_at_once_when_nothing_is_queued(
+        self, open_cpg: CpgFactory, group: str
+    ) -> None:
+        cpg, _ = joined(open_cpg, group)
+        started = time.monotonic()
+        cpg.dispatch(DispatchFlags.ALL)
+        cpg.dispatch(DispatchFlags.ONE_NONBLOCKING)
+        assert time.monotonic() - started < 5
+
+    def test_one_nonblocking_runs_one_event(self, open_cpg: CpgFactory, group: str) -> None:
+        cpg, recorder = joined(open_cpg, group)
+        send_and_wait(cpg, b"1", b"2", b"3")
+        cpg.dispatch(DispatchFlags.ONE_NONBLOCKING)
+        assert recorder.messages() == [b"1"]
+        cpg.dispatch(DispatchFlags.ALL)
+        assert recorder.messages() == [b"1", b"2", b"3"]
+
+
+class TestThreads:
+    def test_sending_from_threads_while_another_dispatches_loses_nothing(
+        self, open_cpg: CpgFactory, group: str
+    ) -> None:
+        cpg, recorder = joined(open_cpg, group)
+        per_thread, threads = 300, 4
+
+        def send(t: int) -> None:
+            for i in range(per_thread):
+                cpg.mcast(b"%d:%d" % (t, i))
+
+        dispatcher = threading.Thread(
+            target=lambda: pump(
+                [cpg], lambda: len(recorder.messages()) == per_thread * threads, timeout=60
+            )
+        )
+        dispatcher.start()
+        senders = [threading.Thread(target=send, args=(t,)) for t in range(threads)]
+        for s in senders:
+            s.start()
+        for s in senders:
+            s.join()
+        dispatcher.join()
+        messages = recorder.messages()
+        assert len(messages) == per_thread * threads
+        for t in range(threads):
+            mine = [m for m in messages if m.startswith(b"%d:" % t)]
+            assert mine == [b"%d:%d" % (t, i) for i in range(per_thread)]
+
+
+@pytest.fixture
+def no_daemon_netns() -> Iterator[str]:
+    """An empty network namespace: no corosync listens there."""
+    import subprocess
+
+    name = f"cstest-empty-{os.getpid()}"
+    subprocess.run(["ip", "netns", "add", name], check=True)
+    try:
+        yield name
+    finally:
+        subprocess.run(["ip", "netns", "delete", name], check=False)
+
+
+def test_connecting_without_a_daemon_raises_library_error(no_daemon_netns: str) -> None:
+    from corosync.testing import netns
+
+    with netns.entered(no_daemon_netns), pytest.raises(corosync.LibraryError) as info:
+        corosync.CPG()
+    assert isinstance(info.value, ConnectionError)
+    assert info.value.code == corosync.CsError.LIBRARY
+    assert info.value.function == "cpg_model_initialize"
+    assert "CS_ERR_LIBRARY" in str(info.value)
