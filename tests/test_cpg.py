@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import array
+import mmap
 import os
 
 import pytest
@@ -360,6 +361,15 @@ class TestRefusals:
         cpg.join(group)
         with pytest.raises(TypeError, match="argument 2"):
             cpg.mcast(b"ok", bad)  # type: ignore[arg-type]
+
+    def test_a_message_of_4_gib_raises_too_big(self, open_cpg: CpgFactory, group: str) -> None:
+        cpg = open_cpg()
+        cpg.join(group)
+        # Anonymous mappings are lazy: nothing of these 4 GiB is ever touched.
+        with mmap.mmap(-1, 2**31) as half, pytest.raises(corosync.TooBigError) as info:
+            cpg.mcast(half, half, b"x")
+        assert isinstance(info.value, ValueError)
+        assert info.value.function == "cpg_mcast_joined"
 
     def test_a_non_contiguous_buffer_raises_type_error(
         self, open_cpg: CpgFactory, group: str

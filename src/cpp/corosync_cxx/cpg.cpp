@@ -4,6 +4,7 @@
 
 #include <unistd.h>
 
+#include <cstdint>
 #include <cstring>
 #include <mutex>
 #include <stdexcept>
@@ -292,6 +293,11 @@ void Cpg::mcast_joined(const CpgName* group, cpg_guarantee_t guarantee,
     iov.push_back({const_cast<void*>(buffers[i].data), buffers[i].size});
     total += buffers[i].size;
   }
+  // corosync carries the message length as a uint32_t.
+  if (total > UINT32_MAX)
+    throw Error(CS_ERR_TOO_BIG, "cpg_mcast_joined",
+                "cpg_mcast_joined: a message of " + std::to_string(total) +
+                    " bytes; corosync carries at most 4 GiB - 1");
   // More parts than corosync's fixed iovec array takes: gather them here (a copy in C++).
   std::string gathered;
   if (iov.size() > kMaxIovecs) {

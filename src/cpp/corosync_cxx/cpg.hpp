@@ -91,7 +91,7 @@ class Cpg : public Handle {
   // The groups joined and not left, in the order they were joined.
   std::vector<std::string> joined() const;
   // cpg_mcast_joined to `group`, or (null) to the one joined group; the buffers form one
-  // message. Throws Error(CS_ERR_NOT_EXIST) when not joined, Error(CS_ERR_INVALID_PARAM)
+  // message, of at most 4 GiB - 1 (Error(CS_ERR_TOO_BIG) beyond). Throws Error(CS_ERR_NOT_EXIST) when not joined, Error(CS_ERR_INVALID_PARAM)
   // for a null group while several are joined.
   void mcast_joined(const CpgName* group, cpg_guarantee_t guarantee, const ConstBuffer* buffers,
                     size_t count);

@@ -278,7 +278,7 @@ void bind_cpg(py::module_& m) {
           "joined group (cpg_mcast_joined): `group`, which may be omitted when this handle "
           "joined exactly one. The buffers are not copied in Python. Messages above "
           "max_atomic_msgsize are fragmented by libcpg and arrive whole. NotExistError when "
-          "the group was not joined.")
+          "the group was not joined; TooBigError for 4 GiB or more.")
       .def(
           "membership",
           [](PyCpg& self, const GroupName& group) {

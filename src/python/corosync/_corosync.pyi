@@ -135,7 +135,8 @@ class CPG:
         Multicast one message, the concatenation of the given bytes-like objects, to a joined group
         (cpg_mcast_joined): `group`, which may be omitted when this handle joined exactly one. The
         buffers are not copied in Python. Messages above max_atomic_msgsize are fragmented by libcpg
-        and arrive whole. NotExistError when the group was not joined.
+        and arrive whole. NotExistError when the group was not joined; TooBigError for 4 GiB or
+        more.
         """
     def membership(self, group: str | bytes) -> list[corosync.cpg.Address]:
         """
