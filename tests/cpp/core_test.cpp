@@ -1,0 +1,133 @@
+// The C++ core used from plain C++ (no Python): its retry policy and errors on their own,
+// then a Cpg against the real corosync daemon of the network namespace it runs in.
+// Built by CMake with -DCOROSYNC_BUILD_TESTS=ON; run by tests/test_cpp_core.py.
+#include <corosync_cxx/cpg.hpp>
+
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace {
+
+int failures = 0;
+
+void expect(bool ok, const char* what) {
+  std::printf("%s %s\n", ok ? "ok  " : "FAIL", what);
+  if (!ok) ++failures;
+}
+
+void retry_policy() {
+  using namespace std::chrono_literals;
+  int calls = 0;
+  cs_error_t rc = corosync::RetryPolicy(1s).run([&] {
+    return ++calls < 3 ? CS_ERR_TRY_AGAIN : CS_OK;
+  });
+  expect(rc == CS_OK && calls == 3, "retry: TRY_AGAIN is retried until it succeeds");
+
+  calls = 0;
+  rc = corosync::RetryPolicy(0s).run([&] { return ++calls, CS_ERR_TRY_AGAIN; });
+  expect(rc == CS_ERR_TRY_AGAIN && calls == 1, "retry: a zero timeout disables retrying");
+
+  calls = 0;
+  auto start = std::chrono::steady_clock::now();
+  rc = corosync::RetryPolicy(50ms).run([&] { return ++calls, CS_ERR_TRY_AGAIN; });
+  auto took = std::chrono::steady_clock::now() - start;
+  expect(rc == CS_ERR_TRY_AGAIN && calls > 2 && took >= 50ms,
+         "retry: gives up with TRY_AGAIN once the timeout has passed");
+
+  calls = 0;
+  rc = corosync::RetryPolicy(1s).run([&] { return ++calls, CS_ERR_ACCESS; });
+  expect(rc == CS_ERR_ACCESS && calls == 1, "retry: other errors are returned at once");
+}
+
+void errors() {
+  corosync::Error e(CS_ERR_TRY_AGAIN, "cpg_join");
+  expect(e.code() == CS_ERR_TRY_AGAIN && e.function() == "cpg_join", "error: code and function");
+  expect(std::string(e.what()).find("CS_ERR_TRY_AGAIN") != std::string::npos,
+         "error: message carries corosync's text");
+  bool threw = false;
+  try {
+    corosync::CpgName(std::string(CPG_MAX_NAME_LENGTH + 1, 'x'));
+  } catch (const corosync::Error& too_long) {
+    threw = too_long.code() == CS_ERR_NAME_TOO_LONG;
+  }
+  expect(threw, "cpg: a name over 128 bytes throws NAME_TOO_LONG");
+}
+
+class Collect : public corosync::CpgListener {
+ public:
+  void on_deliver(std::string_view group, uint32_t, uint32_t, const void* data,
+                  size_t size) override {
+    messages.emplace_back(static_cast<const char*>(data), size);
+    groups.emplace_back(group);
+  }
+  void on_confchg(std::string_view, const std::vector<corosync::CpgAddress>&,
+                  const std::vector<corosync::CpgAddress>&,
+                  const std::vector<corosync::CpgAddress>& joined) override {
+    joins += joined.size();
+    if (throw_on_confchg) throw std::runtime_error("from the listener");
+  }
+  std::vector<std::string> messages, groups;
+  size_t joins = 0;
+  bool throw_on_confchg = false;
+};
+
+void cpg_against_the_daemon() {
+  Collect listener;
+  corosync::Cpg cpg(&listener);
+  expect(cpg.local_get() >= 1, "cpg: local_get answers");
+  cpg.join(corosync::CpgName("cxx-core-test"));
+  std::string big(3 * 1024 * 1024, 'b');
+  corosync::ConstBuffer parts[] = {{"he", 2}, {"llo", 3}};
+  cpg.mcast_joined(nullptr, CPG_TYPE_AGREED, parts, 2);
+  corosync::ConstBuffer whole[] = {{big.data(), big.size()}};
+  cpg.mcast_joined(nullptr, CPG_TYPE_AGREED, whole, 1);
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  while (listener.messages.size() < 2 && std::chrono::steady_clock::now() < deadline)
+    cpg.dispatch(corosync::DispatchFlags::One);
+  expect(listener.joins == 1, "cpg: the join confchg arrived");
+  expect(listener.messages.size() == 2 && listener.messages[0] == "hello",
+         "cpg: gathered buffers arrive as one message");
+  expect(listener.messages.size() == 2 && listener.messages[1] == big,
+         "cpg: a 3 MiB message arrives whole");
+
+  // A listener's exception comes out of dispatch, not through corosync's C code.
+  Collect throwing;
+  throwing.throw_on_confchg = true;
+  corosync::Cpg second(&throwing);
+  second.join(corosync::CpgName("cxx-core-test-2"));
+  bool propagated = false;
+  try {
+    second.dispatch(corosync::DispatchFlags::One);
+  } catch (const std::runtime_error& e) {
+    propagated = std::string(e.what()) == "from the listener";
+  }
+  expect(propagated, "cpg: a listener's exception propagates out of dispatch");
+
+  // Moving keeps the connection working; the moved-from Cpg is closed.
+  corosync::Cpg moved(std::move(cpg));
+  expect(cpg.closed() && !moved.closed(), "cpg: a moved-from handle is closed");
+  moved.mcast_joined(nullptr, CPG_TYPE_AGREED, parts, 2);
+  moved.close();
+  moved.close();
+  bool closed_error = false;
+  try {
+    moved.local_get();
+  } catch (const corosync::ClosedError& e) {
+    closed_error = e.code() == CS_ERR_BAD_HANDLE;
+  }
+  expect(closed_error, "cpg: calls after close throw ClosedError");
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  retry_policy();
+  errors();
+  if (argc > 1 && std::string(argv[1]) == "--with-daemon") cpg_against_the_daemon();
+  std::printf("%d failure(s)\n", failures);
+  return failures ? EXIT_FAILURE : EXIT_SUCCESS;
+}
