@@ -152,8 +152,8 @@ class Chat:
             say(f"*** joining {self.group}; type a line to send it, Ctrl-D to leave")
         stdin, fd = sys.stdin.fileno(), self.cpg.fileno()
         while True:
-            readable, _, _ = select.select([stdin, fd], [], [])
-            # Deliveries first: they may carry the confchg that lets input be sent.
+            # Input waits for our join's confchg, so that our "hello" precedes our lines.
+            readable, _, _ = select.select([stdin, fd] if self.joined else [fd], [], [])
             if fd in readable:
                 self.cpg.dispatch(corosync.DispatchFlags.ALL)
             if stdin in readable and not self.read_input():

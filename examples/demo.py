@@ -169,6 +169,8 @@ def scenario(cluster: Cluster, demo: Demo) -> None:
     step("alice and bob talk")
     alice.type("hello from node 2")
     demo.expect(bob, r"^\[alice@2\] hello from node 2$", "alice's line")
+    demo.expect(alice, r"^\[alice@2\] hello from node 2$", "alice's own line, in order")
+    demo.expect(monitor, rf"deliver {GROUP} from 2/\d+: .*hello from node 2", "alice's message")
     bob.type("hi alice, node 3 here")
     demo.expect(alice, r"^\[bob@3\] hi alice, node 3 here$", "bob's line")
     demo.expect(monitor, rf"deliver {GROUP} from 3/\d+", "bob's message")

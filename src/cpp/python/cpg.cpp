@@ -205,9 +205,12 @@ void bind_cpg(py::module_& m) {
           "Connect to the local corosync's CPG service (cpg_model_initialize).\n\n"
           "on_deliver(group, nodeid, pid, message), on_confchg(group, members, left, joined) "
           "and on_totem_confchg(ring_id, members) run inside dispatch(). With "
-          "deliver_initial_totem_conf the current totem configuration arrives as a first "
-          "on_totem_confchg. Calls answered with CS_ERR_TRY_AGAIN are retried for up to "
-          "retry_timeout seconds (0 disables retrying), then raise TryAgainError.");
+          "deliver_initial_totem_conf the current totem configuration arrives as an "
+          "on_totem_confchg after the first join's confchg (corosync sends it on join). "
+          "Each joined group has a connection of its own, so events of different groups, "
+          "and ring changes, have no order among them; within a group they keep "
+          "corosync's total order. Calls answered with CS_ERR_TRY_AGAIN are retried for up "
+          "to retry_timeout seconds (0 disables retrying), then raise TryAgainError.");
   bind_handle_methods(cls, "cpg", handle_of);
   cls.def_property(
          "on_deliver", [](PyCpg& self) { return DeliverCallback(callback_or_none(self.deliver)); },
