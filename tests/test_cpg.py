@@ -344,6 +344,12 @@ class TestRefusals:
         assert isinstance(info.value, ValueError)
         assert info.value.code == corosync.CsError.NAME_TOO_LONG
 
+    def test_a_group_name_that_is_not_utf8_encodable_raises_unicode_error(
+        self, open_cpg: CpgFactory
+    ) -> None:
+        with pytest.raises(UnicodeEncodeError):
+            open_cpg().join("lone surrogate \udcff")
+
     @pytest.mark.parametrize("bad", [1, None, ["g"], bytearray(b"g")])
     def test_a_group_of_the_wrong_type_raises_type_error(
         self, open_cpg: CpgFactory, bad: object

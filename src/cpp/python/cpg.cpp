@@ -38,7 +38,11 @@ py::object group_to_python(std::string_view name) {
 CpgName group_from_python(const py::handle& group, const char* function) {
   std::string bytes;
   if (py::isinstance<py::str>(group)) {
-    bytes = group.cast<std::string>();
+    // Raises UnicodeEncodeError (a ValueError) for lone surrogates.
+    Py_ssize_t size = 0;
+    const char* utf8 = PyUnicode_AsUTF8AndSize(group.ptr(), &size);
+    if (!utf8) throw py::error_already_set();
+    bytes.assign(utf8, static_cast<size_t>(size));
   } else if (py::isinstance<py::bytes>(group)) {
     bytes = group.cast<std::string>();
   } else {
