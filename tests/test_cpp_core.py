@@ -13,19 +13,16 @@ from corosync.testing import Node
 REPO = Path(__file__).resolve().parent.parent
 
 
+def run(argv: list[str]) -> None:
+    result = subprocess.run(argv, capture_output=True, text=True, check=False)
+    assert result.returncode == 0, f"{argv} failed:\n{result.stdout}\n{result.stderr}"
+
+
 @pytest.fixture(scope="module")
 def core_test(tmp_path_factory: pytest.TempPathFactory) -> Path:
     build = tmp_path_factory.mktemp("cxx-build")
-    subprocess.run(
-        ["cmake", "-S", str(REPO), "-B", str(build), "-DCOROSYNC_BUILD_TESTS=ON"],
-        check=True,
-        capture_output=True,
-    )
-    subprocess.run(
-        ["cmake", "--build", str(build), "--target", "core_test", "-j2"],
-        check=True,
-        capture_output=True,
-    )
+    run(["cmake", "-S", str(REPO), "-B", str(build), "-DCOROSYNC_BUILD_TESTS=ON"])
+    run(["cmake", "--build", str(build), "--target", "core_test", "-j2"])
     return build / "core_test"
 
 
