@@ -29,9 +29,7 @@ import sys
 import time
 from pathlib import Path
 
-import corosync
-from corosync.testing import Cluster, Node
-from corosync.testing.netns import exec_argv
+from corosync.testing import Cluster, Node, python_env
 
 HERE = Path(__file__).resolve().parent
 GROUP = "demo"
@@ -41,25 +39,17 @@ EXPECT_TIMEOUT = 15.0
 EXPECT_TIMEOUT_AFTER_MISS = 3.0
 
 
-def child_env() -> dict[str, str]:
-    """This environment, able to import the same corosync package as this process."""
-    package_root = str(Path(corosync.__file__).resolve().parent.parent)
-    path = [package_root, *filter(None, os.environ.get("PYTHONPATH", "").split(os.pathsep))]
-    return dict(os.environ, PYTHONPATH=os.pathsep.join(path), PYTHONUNBUFFERED="1")
-
-
 class Program:
     """An example script running inside a node's namespace; its output lines, as they come."""
 
     def __init__(self, node: Node, script: str, *args: str) -> None:
         self.label = f"node {node.nodeid} {script.removeprefix('cpg_').removesuffix('.py')}"
-        argv = exec_argv(node.netns, [sys.executable, str(HERE / script), *args])
-        self.proc = subprocess.Popen(
-            argv,
+        self.proc = node.popen(
+            [sys.executable, str(HERE / script), *args],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
-            env=child_env(),
+            env=dict(python_env(), PYTHONUNBUFFERED="1"),
         )
         self.lines: list[str] = []
         self.partial = b""

@@ -15,8 +15,7 @@ from cpg_events import Recorder, pump
 
 import corosync
 from corosync.cpg import Address, Reason
-from corosync.testing import Cluster, Node
-from corosync.testing.netns import exec_argv
+from corosync.testing import Cluster, Node, python_env
 
 PID = os.getpid()
 NODES = (1, 2, 3)
@@ -160,12 +159,8 @@ def spawn_member(node: Node, group: str) -> subprocess.Popen[str]:
         "print('joined', flush=True)\n"
         "time.sleep(120)\n"
     )
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path))
-    process = subprocess.Popen(
-        exec_argv(node.netns, [sys.executable, "-c", code, group]),
-        stdout=subprocess.PIPE,
-        text=True,
-        env=env,
+    process = node.popen(
+        [sys.executable, "-c", code, group], stdout=subprocess.PIPE, text=True, env=python_env()
     )
     assert process.stdout is not None
     assert process.stdout.readline().strip() == "joined"

@@ -234,11 +234,10 @@ class TestClose:
         cpg, _ = joined(open_cpg, group)
         timer = threading.Timer(0.3, cpg.close)
         timer.start()
-        started = time.monotonic()
+        # Would hang (and fail on pytest's timeout) if close() did not wake the wait.
         cpg.dispatch(DispatchFlags.BLOCKING)
         timer.join()
         assert cpg.closed
-        assert time.monotonic() - started < 10
 
     def test_close_from_another_thread_waits_for_the_running_callback(
         self, open_cpg: CpgFactory, group: str
@@ -346,14 +345,15 @@ class TestBlockingDispatch:
         finally:
             timer.join()
 
-    def test_nonblocking_flavours_return_at_once_when_nothing_is_queued(
+    def test_nonblocking_flavours_return_when_nothing_is_queued(
         self, open_cpg: CpgFactory, group: str
     ) -> None:
-        cpg, _ = joined(open_cpg, group)
-        started = time.monotonic()
+        cpg, recorder = joined(open_cpg, group)
+        seen = len(recorder.events)
+        # Either would hang (and fail on pytest's timeout) if it waited for an event.
         cpg.dispatch(DispatchFlags.ALL)
         cpg.dispatch(DispatchFlags.ONE_NONBLOCKING)
-        assert time.monotonic() - started < 5
+        assert len(recorder.events) == seen
 
     def test_one_nonblocking_runs_one_event(self, open_cpg: CpgFactory, group: str) -> None:
         cpg, recorder = joined(open_cpg, group)

@@ -19,30 +19,22 @@ from typing import Protocol
 import pytest
 
 import corosync
-from corosync.testing import Cluster, Node
-from corosync.testing.netns import exec_argv
+from corosync.testing import Cluster, Node, python_env
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 TIMEOUT = 20.0
-
-
-def child_env() -> dict[str, str]:
-    """This environment, with the tested corosync package first on the path (absolute)."""
-    root = str(Path(corosync.__file__).resolve().parent.parent)
-    return dict(os.environ, PYTHONPATH=os.pathsep.join([root, os.environ.get("PYTHONPATH", "")]))
 
 
 class Running:
     """An example running inside a node's namespace, with its output collected by line."""
 
     def __init__(self, node: Node, script: str, *args: str) -> None:
-        argv = exec_argv(node.netns, [sys.executable, str(EXAMPLES / script), *args])
-        self.proc = subprocess.Popen(
-            argv,
+        self.proc = node.popen(
+            [sys.executable, str(EXAMPLES / script), *args],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
-            env=child_env(),
+            env=python_env(),
         )
         assert self.proc.stdout is not None and self.proc.stdin is not None
         self.stdin, self.stdout = self.proc.stdin, self.proc.stdout
@@ -119,18 +111,16 @@ def group() -> str:
 
 
 def test_demo_shows_the_chat_and_the_crash_of_node_3() -> None:
-    started = time.monotonic()
     proc = subprocess.run(
         [sys.executable, str(EXAMPLES / "demo.py")],
         capture_output=True,
         text=True,
         timeout=120,
-        env=child_env(),
+        env=python_env(),
         check=False,
     )
     output = proc.stdout + proc.stderr
     assert proc.returncode == 0, output
-    assert time.monotonic() - started < 60, output
     for pattern in [
         r"^ *node 3 chat \| \[alice@2\] hello from node 2$",
         r"^ *node 2 chat \| \[bob@3\] hi alice, node 3 here$",
@@ -217,8 +207,6 @@ def test_monitor_lists_groups_and_reports_joins_and_messages_as_json(
 
 
 def test_monitor_fails_when_the_timeout_expires_before_the_count(run_on: StartOn) -> None:
-    started = time.monotonic()
     monitor = run_on(1, "cpg_monitor.py", "--count", "1", "--timeout", "1")
     assert monitor.finish() == 1
-    assert 1 <= time.monotonic() - started < 10
     assert re.search(r"groups on node 1: \d+ group\(s\)", monitor.lines[0])

@@ -11,7 +11,7 @@ import os
 import subprocess
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
 from . import netns
 from ._resources import Resources
@@ -19,7 +19,7 @@ from ._resources import Resources
 if TYPE_CHECKING:
     from .cluster import Cluster
 
-__all__ = ["ClusterError", "Node", "QuorumStatus"]
+__all__ = ["ClusterError", "Node", "QuorumStatus", "python_env"]
 
 _P = ParamSpec("_P")
 _T = TypeVar("_T")
@@ -85,6 +85,15 @@ def _tail(path: str, lines: int) -> str:
         return f"({e.strerror})"
     text = data.decode("utf-8", "replace").splitlines()
     return "\n".join(text[-lines:])
+
+
+def python_env() -> dict[str, str]:
+    """This process's environment, with the imported corosync package first on PYTHONPATH,
+    so that a Python program started on a node (:meth:`Node.popen`) imports the same one."""
+    # This file is <root>/corosync/testing/node.py.
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    rest = [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]
+    return dict(os.environ, PYTHONPATH=os.pathsep.join([root, *rest]))
 
 
 class Node:
@@ -162,6 +171,12 @@ class Node:
             return netns.run(netns.exec_argv(self.netns, argv), check=check, timeout=timeout)
         except netns.CommandError as e:
             raise ClusterError(str(e)) from e
+
+    def popen(self, argv: Sequence[str], **kwargs: Any) -> subprocess.Popen[Any]:
+        """Start a program inside the node's namespace (``ip netns exec``) and return its
+        Popen; keyword arguments go to :class:`subprocess.Popen`. For a Python program that
+        uses this corosync package, pass ``env=python_env()``."""
+        return subprocess.Popen(netns.exec_argv(self.netns, argv), **kwargs)
 
     def quorum_status(self) -> QuorumStatus | None:
         """This node's quorum and membership, or None if its daemon does not answer."""
