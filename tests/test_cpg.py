@@ -411,11 +411,22 @@ class TestRefusals:
         with pytest.raises(TypeError, match="callable"):
             open_cpg(**{attribute: "not callable"})
 
-    @pytest.mark.parametrize("timeout", [-1.0, float("nan")])
-    def test_a_negative_retry_timeout_raises_value_error(
+    @pytest.mark.parametrize("timeout", [-1.0, float("nan"), float("inf")])
+    def test_a_retry_timeout_that_is_not_a_duration_raises_value_error(
         self, open_cpg: CpgFactory, timeout: float
     ) -> None:
         with pytest.raises(ValueError, match="retry_timeout"):
+            open_cpg(retry_timeout=timeout)
+
+    def test_a_huge_retry_timeout_is_accepted(self, open_cpg: CpgFactory, group: str) -> None:
+        cpg = open_cpg(retry_timeout=1e300)
+        cpg.join(group)
+
+    @pytest.mark.parametrize("timeout", ["3", None])
+    def test_a_retry_timeout_of_the_wrong_type_raises_type_error(
+        self, open_cpg: CpgFactory, timeout: object
+    ) -> None:
+        with pytest.raises(TypeError):
             open_cpg(retry_timeout=timeout)
 
     def test_unknown_constructor_arguments_raise_type_error(self, open_cpg: CpgFactory) -> None:

@@ -5,6 +5,7 @@
 
 #include <corosync/corotypes.h>
 
+#include <algorithm>
 #include <chrono>
 
 namespace corosync {
@@ -12,8 +13,9 @@ namespace corosync {
 class RetryPolicy {
  public:
   // timeout <= 0 disables retrying: the first TRY_AGAIN is returned.
+  // Longer timeouts are cut to a century: the deadline must fit the steady clock.
   explicit RetryPolicy(std::chrono::duration<double> timeout = std::chrono::seconds(3))
-      : timeout_(timeout) {}
+      : timeout_(std::min(timeout, std::chrono::duration<double>(kLongest))) {}
 
   std::chrono::duration<double> timeout() const noexcept { return timeout_; }
 
@@ -40,6 +42,7 @@ class RetryPolicy {
     std::chrono::milliseconds delay_{1};
   };
 
+  static constexpr std::chrono::hours kLongest{24 * 365 * 100};
   std::chrono::duration<double> timeout_;
 };
 

@@ -9,7 +9,7 @@
 #include <pybind11/native_enum.h>
 #include <pybind11/stl.h>
 
-#include <array>
+#include <cmath>
 #include <memory>
 #include <optional>
 #include <vector>
@@ -190,7 +190,8 @@ void bind_cpg(py::module_& m) {
   cls.def(py::init([](const DeliverCallback& on_deliver, const ConfchgCallback& on_confchg,
                       const TotemConfchgCallback& on_totem_confchg,
                       bool deliver_initial_totem_conf, double retry_timeout) {
-            if (!(retry_timeout >= 0)) throw py::value_error("retry_timeout must be >= 0");
+            if (!(retry_timeout >= 0) || std::isinf(retry_timeout))
+              throw py::value_error("retry_timeout must be a finite number of seconds >= 0");
             CpgOptions options;
             options.deliver_initial_totem_conf = deliver_initial_totem_conf;
             options.retry = RetryPolicy(std::chrono::duration<double>(retry_timeout));
