@@ -12,6 +12,10 @@
 
 #include <corosync/corotypes.h>
 
+#ifdef __GLIBCXX__
+#include <cxxabi.h>
+#endif
+
 #include <atomic>
 #include <cstdint>
 #include <exception>
@@ -112,13 +116,21 @@ class Handle {
   const RetryPolicy& retry() const noexcept { return shared_->retry; }
 
   // For trampolines: runs a callback of `connection` (found from the context pointer),
-  // keeping its exception for dispatch() to rethrow. Never lets an exception into C.
+  // keeping its exception for dispatch() to rethrow. Lets no exception into C, except the
+  // forced unwinding of a thread that is being cancelled or exited (pthread_exit), which
+  // must go on: swallowing it aborts the process.
   template <class Callback>
-  static void run_callback(Connection* connection, Callback&& callback) noexcept {
+  static void run_callback(Connection* connection, Callback&& callback) {
     if (!connection || !connection->shared) return;
     try {
       callback();
-    } catch (...) {
+    }
+#ifdef __GLIBCXX__
+    catch (abi::__forced_unwind&) {
+      throw;
+    }
+#endif
+    catch (...) {
       if (!connection->shared->pending) connection->shared->pending = std::current_exception();
     }
   }

@@ -92,30 +92,33 @@ class PyCpg : public CpgListener {
 
   void on_deliver(std::string_view group, uint32_t nodeid, uint32_t pid, const void* message,
                   size_t size) override {
-    py::gil_scoped_acquire gil;
-    py::object fn = deliver;  // keep it alive even if the attribute is replaced meanwhile
-    if (!fn || fn.is_none()) return;
-    fn(group_to_python(group), nodeid, pid,
-       py::bytes(static_cast<const char*>(message), size));
+    with_gil([&] {
+      py::object fn = deliver;  // keep it alive even if the attribute is replaced meanwhile
+      if (!fn || fn.is_none()) return;
+      fn(group_to_python(group), nodeid, pid,
+         py::bytes(static_cast<const char*>(message), size));
+    });
   }
 
   void on_confchg(std::string_view group, const std::vector<CpgAddress>& members,
                   const std::vector<CpgAddress>& left,
                   const std::vector<CpgAddress>& joined) override {
-    py::gil_scoped_acquire gil;
-    py::object fn = confchg;
-    if (!fn || fn.is_none()) return;
-    fn(group_to_python(group), addresses_to_python(members), addresses_to_python(left),
-       addresses_to_python(joined));
+    with_gil([&] {
+      py::object fn = confchg;
+      if (!fn || fn.is_none()) return;
+      fn(group_to_python(group), addresses_to_python(members), addresses_to_python(left),
+         addresses_to_python(joined));
+    });
   }
 
   void on_totem_confchg(CpgRingId ring_id, const std::vector<uint32_t>& members) override {
-    py::gil_scoped_acquire gil;
-    py::object fn = totem_confchg;
-    if (!fn || fn.is_none()) return;
-    py::object ring = py::module_::import("corosync.types").attr("RingId")(ring_id.nodeid,
-                                                                          ring_id.seq);
-    fn(ring, py::cast(members));
+    with_gil([&] {
+      py::object fn = totem_confchg;
+      if (!fn || fn.is_none()) return;
+      py::object ring =
+          py::module_::import("corosync.types").attr("RingId")(ring_id.nodeid, ring_id.seq);
+      fn(ring, py::cast(members));
+    });
   }
 
   Cpg cpg;

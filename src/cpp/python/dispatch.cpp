@@ -18,8 +18,7 @@ void dispatch_from_python(Handle& handle, DispatchFlags flags) {
   // Only the waiting flavours need to wake for signals.
   bool waits = flags == DispatchFlags::One || flags == DispatchFlags::Blocking;
   InterruptCheck check = waits ? python_signal_check() : InterruptCheck{};
-  py::gil_scoped_release release;
-  handle.dispatch(flags, check);
+  without_gil([&] { handle.dispatch(flags, check); });
 }
 
 }  // namespace corosync::python
