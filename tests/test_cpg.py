@@ -180,6 +180,8 @@ def test_a_group_name_of_128_bytes_works(open_cpg: CpgFactory) -> None:
     cpg, recorder = joined_recorder(open_cpg, group)
     cpg.mcast(b"x")
     pump([cpg], lambda: bool(recorder.messages(group)))
+    assert recorder.delivered()[0].group == group
+    assert group in cpg.group_names()
 
 
 def test_deliver_initial_totem_conf_reports_the_ring_on_join(
@@ -421,6 +423,7 @@ class TestRefusals:
     def test_a_huge_retry_timeout_is_accepted(self, open_cpg: CpgFactory, group: str) -> None:
         cpg = open_cpg(retry_timeout=1e300)
         cpg.join(group)
+        assert [a.pid for a in cpg.membership(group)] in ([], [PID])
 
     @pytest.mark.parametrize("timeout", ["3", None])
     def test_a_retry_timeout_of_the_wrong_type_raises_type_error(

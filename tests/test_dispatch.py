@@ -163,6 +163,7 @@ class TestReentrancy:
         first.on_deliver = lambda *args: second.dispatch()
         first.mcast(b"go")
         pump([first], lambda: bool(second_events.messages()))
+        assert second_events.messages() == [b"for the second"]
 
 
 class TestClose:
