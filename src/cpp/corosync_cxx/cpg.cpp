@@ -7,7 +7,6 @@
 #include <cstdint>
 #include <cstring>
 #include <mutex>
-#include <stdexcept>
 
 namespace corosync {
 
@@ -195,15 +194,6 @@ Cpg& Cpg::operator=(Cpg&&) noexcept = default;
 Cpg::~Cpg() { close(); }
 
 void Cpg::set_listener(CpgListener* listener) noexcept { groups_->listener = listener; }
-
-std::vector<std::string> Cpg::joined() const {
-  native("cpg_join");
-  std::lock_guard<std::mutex> lock(groups_->mutex);
-  std::vector<std::string> out;
-  for (auto& c : groups_->connections)
-    if (c->state != GroupState::Leaving) out.push_back(c->group);
-  return out;
-}
 
 void Cpg::join(const CpgName& group) {
   native("cpg_join");

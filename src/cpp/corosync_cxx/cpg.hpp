@@ -16,7 +16,7 @@ namespace corosync {
 // A group name as corosync carries it: up to CPG_MAX_NAME_LENGTH bytes, any bytes.
 class CpgName {
  public:
-  // Throws std::length_error beyond CPG_MAX_NAME_LENGTH bytes.
+  // Throws Error(CS_ERR_NAME_TOO_LONG) beyond CPG_MAX_NAME_LENGTH bytes.
   explicit CpgName(std::string_view name);
   explicit CpgName(const cpg_name& name);
   std::string_view view() const noexcept { return {raw_.value, raw_.length}; }
@@ -63,7 +63,7 @@ class CpgListener {
 };
 
 struct CpgOptions {
-  // The initial totem configuration arrives as a first on_totem_confchg.
+  // The current totem configuration arrives as an on_totem_confchg after the first join.
   bool deliver_initial_totem_conf = false;
   RetryPolicy retry{};
 };
@@ -88,11 +88,10 @@ class Cpg : public Handle {
   void join(const CpgName& group);
   // cpg_leave. Throws Error(CS_ERR_NOT_EXIST) for a group this Cpg has not joined.
   void leave(const CpgName& group);
-  // The groups joined and not left, in the order they were joined.
-  std::vector<std::string> joined() const;
   // cpg_mcast_joined to `group`, or (null) to the one joined group; the buffers form one
-  // message, of at most 4 GiB - 1 (Error(CS_ERR_TOO_BIG) beyond). Throws Error(CS_ERR_NOT_EXIST) when not joined, Error(CS_ERR_INVALID_PARAM)
-  // for a null group while several are joined.
+  // message, of at most 4 GiB - 1 (Error(CS_ERR_TOO_BIG) beyond). Throws
+  // Error(CS_ERR_NOT_EXIST) when not joined, Error(CS_ERR_INVALID_PARAM) for a null group
+  // while several are joined.
   void mcast_joined(const CpgName* group, cpg_guarantee_t guarantee, const ConstBuffer* buffers,
                     size_t count);
   std::vector<CpgAddress> membership_get(const CpgName& group);
