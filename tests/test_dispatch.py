@@ -195,6 +195,28 @@ class TestClose:
             assert isinstance(info.value, ValueError), name
             assert info.value.code == corosync.CsError.BAD_HANDLE, name
 
+    def test_close_lets_go_of_the_callbacks(self, open_cpg: CpgFactory) -> None:
+        class Callback:
+            def __call__(self, *args: object) -> None:
+                pass
+
+        callback = Callback()
+        ref = weakref.ref(callback)
+        cpg = open_cpg(on_deliver=callback, on_confchg=callback, on_totem_confchg=callback)
+        del callback
+        cpg.close()
+        assert ref() is None
+        assert (cpg.on_deliver, cpg.on_confchg, cpg.on_totem_confchg) == (None, None, None)
+
+    @pytest.mark.parametrize("attribute", ["on_deliver", "on_confchg", "on_totem_confchg"])
+    def test_setting_a_callback_after_close_raises_closed_error(
+        self, open_cpg: CpgFactory, attribute: str
+    ) -> None:
+        cpg = open_cpg()
+        cpg.close()
+        with pytest.raises(corosync.ClosedError):
+            setattr(cpg, attribute, print)
+
     def test_with_closes_the_handle(self, open_cpg: CpgFactory) -> None:
         with open_cpg() as cpg:
             assert not cpg.closed

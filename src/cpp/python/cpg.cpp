@@ -121,6 +121,13 @@ class PyCpg : public CpgListener {
     });
   }
 
+  // Called with the GIL held.
+  void drop_callbacks() {
+    deliver = py::object();
+    confchg = py::object();
+    totem_confchg = py::object();
+  }
+
   Cpg cpg;
   py::object deliver, confchg, totem_confchg;
 };
@@ -133,6 +140,12 @@ py::object checked_callback(const py::object& fn, const char* name) {
   if (!fn.is_none() && !PyCallable_Check(fn.ptr()))
     throw py::type_error(std::string(name) + " must be callable or None");
   return fn;
+}
+
+// A callback set on an open handle (ClosedError after close: it could never run).
+void set_callback(PyCpg& self, py::object& slot, const py::object& fn, const char* name) {
+  if (self.cpg.closed()) throw ClosedError(name);
+  slot = checked_callback(fn, name);
 }
 
 // Lets the cyclic GC see (and break) cycles through the callbacks, e.g. a bound method of an
@@ -148,11 +161,7 @@ int cpg_traverse(PyObject* self, visitproc visit, void* arg) {
 }
 
 int cpg_clear(PyObject* self) {
-  if (!py::detail::is_holder_constructed(self)) return 0;
-  auto& cpg = py::handle(self).cast<PyCpg&>();
-  cpg.deliver = py::object();
-  cpg.confchg = py::object();
-  cpg.totem_confchg = py::object();
+  if (py::detail::is_holder_constructed(self)) py::handle(self).cast<PyCpg&>().drop_callbacks();
   return 0;
 }
 
@@ -223,13 +232,13 @@ void bind_cpg(py::module_& m) {
   cls.def_property(
          "on_deliver", [](PyCpg& self) { return DeliverCallback(callback_or_none(self.deliver)); },
          [](PyCpg& self, const DeliverCallback& fn) {
-           self.deliver = checked_callback(fn, "on_deliver");
+           set_callback(self, self.deliver, fn, "on_deliver");
          },
          "fn(group, nodeid, pid, message: bytes): a message multicast to a joined group.")
       .def_property(
           "on_confchg", [](PyCpg& self) { return ConfchgCallback(callback_or_none(self.confchg)); },
           [](PyCpg& self, const ConfchgCallback& fn) {
-            self.confchg = checked_callback(fn, "on_confchg");
+            set_callback(self, self.confchg, fn, "on_confchg");
           },
           "fn(group, members, left, joined): a joined group's membership changed; each list "
           "holds Address(nodeid, pid, reason).")
@@ -237,7 +246,7 @@ void bind_cpg(py::module_& m) {
           "on_totem_confchg",
           [](PyCpg& self) { return TotemConfchgCallback(callback_or_none(self.totem_confchg)); },
           [](PyCpg& self, const TotemConfchgCallback& fn) {
-            self.totem_confchg = checked_callback(fn, "on_totem_confchg");
+            set_callback(self, self.totem_confchg, fn, "on_totem_confchg");
           },
           "fn(ring_id, members: list[int]): the totem ring (the cluster's nodes) changed.")
       .def(

@@ -35,9 +35,13 @@ void bind_handle_methods(py::class_<Owner, Extra...>& cls, const std::string& se
       "An exception raised by a callback propagates after that callback; later events "
       "stay queued. Calling dispatch from one of this handle's callbacks raises "
       "RuntimeError.";
-  cls.def(
-         "close", [handle_of](Owner& self) { without_gil([&] { handle_of(self).close(); }); },
-         close_doc.c_str())
+  // Closing also lets go of the Python callbacks (Owner::drop_callbacks): none can run any
+  // more, and cycles through them need not wait for the garbage collector.
+  auto close = [handle_of](Owner& self) {
+    without_gil([&] { handle_of(self).close(); });
+    self.drop_callbacks();
+  };
+  cls.def("close", close, close_doc.c_str())
       .def_property_readonly(
           "closed", [handle_of](Owner& self) { return handle_of(self).closed(); },
           "True once close() was called.")
@@ -56,8 +60,8 @@ void bind_handle_methods(py::class_<Owner, Extra...>& cls, const std::string& se
       })
       .def(
           "__exit__",
-          [handle_of](Owner& self, const py::object&, const py::object&, const py::object&) {
-            without_gil([&] { handle_of(self).close(); });
+          [close](Owner& self, const py::object&, const py::object&, const py::object&) {
+            close(self);
           },
           py::arg("exc_type"), py::arg("exc_value"), py::arg("traceback"));
 }
