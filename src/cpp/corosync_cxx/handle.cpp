@@ -81,6 +81,11 @@ Connection& Handle::adopt(std::shared_ptr<Connection> connection, uint64_t handl
     }
   }
   std::lock_guard<std::recursive_mutex> lock(s.mutex);
+  // close() ran while this connection was being opened: it would never be finalized.
+  if (!s.open) {
+    s.ops.finalize(handle);
+    throw ClosedError(s.ops.finalize_name);
+  }
   if (!s.primary) s.primary = connection;
   s.connections.push_back(std::move(connection));
   return *s.connections.back();
