@@ -450,11 +450,13 @@ def race_close(cpg: corosync.CPG, group: str, round_: int) -> list[BaseException
             guarded(cpg.dispatch)
             time.sleep(0.001)
 
+    def join_and_leave(name: str) -> None:
+        cpg.join(name)
+        cpg.leave(name)
+
     def churn(k: int) -> None:
         for i in range(20):
-            name = f"{group}-{k}-{i % 3}"
-            guarded(lambda: cpg.join(name))  # noqa: B023  (called at once)
-            guarded(lambda: cpg.leave(name))  # noqa: B023
+            guarded(lambda: join_and_leave(f"{group}-{k}-{i % 3}"))  # noqa: B023  (called at once)
 
     def send() -> None:
         while not stop.is_set():
