@@ -34,29 +34,36 @@ void park_if_finalizing() noexcept;
 // which is allowed, where gil_scoped_release's noexcept destructor would abort.
 void reacquire(PyThreadState* state);
 
-template <class Call>
-decltype(auto) without_gil(Call&& call) {
+// Runs `call`, then `after`: on return and on an ordinary exception, but not when the thread
+// is being ended (forced unwinding), which must leave the GIL alone.
+template <class Call, class After>
+decltype(auto) then_always(Call&& call, After&& after) {
   using Result = decltype(std::forward<Call>(call)());
-  PyThreadState* state = PyEval_SaveThread();
   try {
     if constexpr (std::is_void_v<Result>) {
       std::forward<Call>(call)();
-      reacquire(state);
+      after();
     } else {
       Result result = std::forward<Call>(call)();
-      reacquire(state);
+      after();
       return result;
     }
   }
 #ifdef __GLIBCXX__
   catch (abi::__forced_unwind&) {
-    throw;  // the thread is being ended: it must not touch the GIL again
+    throw;
   }
 #endif
   catch (...) {
-    reacquire(state);
+    after();
     throw;
   }
+}
+
+template <class Call>
+decltype(auto) without_gil(Call&& call) {
+  PyThreadState* state = PyEval_SaveThread();
+  return then_always(std::forward<Call>(call), [state] { reacquire(state); });
 }
 
 // Takes the GIL (from a thread running without it) and runs `call`. Not gil_scoped_acquire:
@@ -65,28 +72,9 @@ decltype(auto) without_gil(Call&& call) {
 // would give back a GIL this thread no longer holds.
 template <class Call>
 decltype(auto) with_gil(Call&& call) {
-  using Result = decltype(std::forward<Call>(call)());
   park_if_finalizing();
   PyGILState_STATE gil = PyGILState_Ensure();
-  try {
-    if constexpr (std::is_void_v<Result>) {
-      std::forward<Call>(call)();
-      PyGILState_Release(gil);
-    } else {
-      Result result = std::forward<Call>(call)();
-      PyGILState_Release(gil);
-      return result;
-    }
-  }
-#ifdef __GLIBCXX__
-  catch (abi::__forced_unwind&) {
-    throw;
-  }
-#endif
-  catch (...) {
-    PyGILState_Release(gil);
-    throw;
-  }
+  return then_always(std::forward<Call>(call), [gil] { PyGILState_Release(gil); });
 }
 
 // Runs pending signal handlers (KeyboardInterrupt for Ctrl-C) from a blocking wait.
