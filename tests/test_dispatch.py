@@ -387,6 +387,29 @@ class TestBlockingDispatch:
         assert recorder.messages() == [b"1", b"2", b"3"]
 
 
+class TestBackPressure:
+    def test_a_sender_that_never_dispatches_gets_try_again_and_loses_nothing(
+        self, open_cpg: CpgFactory, group: str
+    ) -> None:
+        # retry_timeout=0: the first CS_ERR_TRY_AGAIN (corosync's back-pressure once this
+        # handle's unread events fill its queue) is raised instead of retried.
+        cpg, recorder = joined(open_cpg, group, retry_timeout=0)
+        payload = b"p" * 65536
+        sent = 0
+        with pytest.raises(corosync.TryAgainError) as info:
+            for _ in range(10_000):
+                cpg.mcast(payload)
+                sent += 1
+        assert info.value.function == "cpg_mcast_joined"
+        assert info.value.code == corosync.CsError.TRY_AGAIN
+        # Dispatching drains the queue: every message that was accepted arrives, and
+        # sending works again.
+        pump([cpg], lambda: len(recorder.messages()) == sent, timeout=60)
+        cpg.mcast(b"after")
+        pump([cpg], lambda: len(recorder.messages()) == sent + 1)
+        assert recorder.messages()[-1] == b"after"
+
+
 class TestThreads:
     def test_sending_from_threads_while_another_dispatches_loses_nothing(
         self, open_cpg: CpgFactory, group: str

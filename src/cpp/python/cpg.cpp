@@ -323,7 +323,9 @@ void bind_cpg(py::module_& m) {
             return without_gil([&] { return self.cpg.flow_control_state_get(); }) ==
                    CPG_FLOW_CONTROL_ENABLED;
           },
-          "Whether corosync asks senders to pause (cpg_flow_control_state_get).")
+          "Whether corosync asks senders to pause (cpg_flow_control_state_get). corosync 3's "
+          "libcpg always answers disabled: back-pressure shows as CS_ERR_TRY_AGAIN, which "
+          "mcast retries for up to retry_timeout seconds and then raises TryAgainError.")
       .def(
           "groups",
           [](PyCpg& self, const std::optional<GroupName>& group) {

@@ -152,7 +152,9 @@ class CPG:
     @property
     def flow_control_enabled(self) -> bool:
         """
-        Whether corosync asks senders to pause (cpg_flow_control_state_get).
+        Whether corosync asks senders to pause (cpg_flow_control_state_get). corosync 3's libcpg
+        always answers disabled: back-pressure shows as CS_ERR_TRY_AGAIN, which mcast retries for up
+        to retry_timeout seconds and then raises TryAgainError.
         """
     @property
     def local_nodeid(self) -> int:
