@@ -129,10 +129,10 @@ void totem_confchg_trampoline(cpg_handle_t handle, cpg_ring_id ring_id, uint32_t
 
 }  // namespace
 
-CpgName::CpgName(std::string_view name) {
+CpgName::CpgName(std::string_view name, const char* function) {
   if (name.size() > CPG_MAX_NAME_LENGTH)
-    throw Error(CS_ERR_NAME_TOO_LONG, "cpg_name",
-                "CPG group name is " + std::to_string(name.size()) +
+    throw Error(CS_ERR_NAME_TOO_LONG, function,
+                std::string(function) + "(): group name is " + std::to_string(name.size()) +
                     " bytes; corosync allows at most " + std::to_string(CPG_MAX_NAME_LENGTH));
   raw_.length = static_cast<uint32_t>(name.size());
   std::memcpy(raw_.value, name.data(), name.size());

@@ -16,8 +16,9 @@ namespace corosync {
 // A group name as corosync carries it: up to CPG_MAX_NAME_LENGTH bytes, any bytes.
 class CpgName {
  public:
-  // Throws Error(CS_ERR_NAME_TOO_LONG) beyond CPG_MAX_NAME_LENGTH bytes.
-  explicit CpgName(std::string_view name);
+  // Throws Error(CS_ERR_NAME_TOO_LONG) beyond CPG_MAX_NAME_LENGTH bytes, naming `function`
+  // (the call the name is for) as the failing call.
+  explicit CpgName(std::string_view name, const char* function = "cpg_name");
   explicit CpgName(const cpg_name& name);
   std::string_view view() const noexcept { return {raw_.value, raw_.length}; }
   const cpg_name* c_name() const noexcept { return &raw_; }

@@ -163,7 +163,6 @@ class Handle {
   // The same on the first connection.
   template <class Call>
   void call(const char* function, Call&& c) const {
-    native(function);
     call(*shared_->primary, function, std::forward<Call>(c));
   }
   // Like call() but returns the result instead of throwing.
