@@ -36,7 +36,7 @@ print("exiting", flush=True)
 
 @pytest.mark.parametrize("mode", ["idle", "sending", "slow-callback"])
 def test_exit_with_daemon_threads_in_the_binding_is_clean(corosync_node: Node, mode: str) -> None:
-    for attempt in range(5):
+    for attempt in range(10):
         process = corosync_node.popen(
             [sys.executable, "-c", PROGRAM, mode],
             env=python_env(),

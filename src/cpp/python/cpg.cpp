@@ -49,11 +49,7 @@ CpgName group_from_python(const py::handle& group, const char* function) {
     throw py::type_error(std::string(function) + "(): group must be str or bytes, not " +
                          py::str(py::type::handle_of(group).attr("__name__")).cast<std::string>());
   }
-  if (bytes.size() > CPG_MAX_NAME_LENGTH)
-    throw Error(CS_ERR_NAME_TOO_LONG, function,
-                std::string(function) + "(): group name is " + std::to_string(bytes.size()) +
-                    " bytes; corosync allows at most " + std::to_string(CPG_MAX_NAME_LENGTH));
-  return CpgName(bytes);
+  return CpgName(bytes, function);
 }
 
 py::list addresses_to_python(const std::vector<CpgAddress>& list) {
@@ -95,8 +91,8 @@ class PyCpg : public CpgListener {
     with_gil([&] {
       py::object fn = deliver;  // keep it alive even if the attribute is replaced meanwhile
       if (!fn || fn.is_none()) return;
-      fn(group_to_python(group), nodeid, pid,
-         py::bytes(static_cast<const char*>(message), size));
+      call_python(fn, py::make_tuple(group_to_python(group), nodeid, pid,
+                                     py::bytes(static_cast<const char*>(message), size)));
     });
   }
 
@@ -106,8 +102,8 @@ class PyCpg : public CpgListener {
     with_gil([&] {
       py::object fn = confchg;
       if (!fn || fn.is_none()) return;
-      fn(group_to_python(group), addresses_to_python(members), addresses_to_python(left),
-         addresses_to_python(joined));
+      call_python(fn, py::make_tuple(group_to_python(group), addresses_to_python(members),
+                                     addresses_to_python(left), addresses_to_python(joined)));
     });
   }
 
@@ -117,7 +113,7 @@ class PyCpg : public CpgListener {
       if (!fn || fn.is_none()) return;
       py::object ring =
           py::module_::import("corosync.types").attr("RingId")(ring_id.nodeid, ring_id.seq);
-      fn(ring, py::cast(members));
+      call_python(fn, py::make_tuple(ring, py::cast(members)));
     });
   }
 

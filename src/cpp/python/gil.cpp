@@ -15,14 +15,48 @@ bool interpreter_finalizing() noexcept {
 }
 }  // namespace
 
-void park_if_finalizing() noexcept {
-  if (!interpreter_finalizing()) return;
+void park_forever() noexcept {
   for (;;) std::this_thread::sleep_for(std::chrono::hours(1));
 }
 
-void reacquire(PyThreadState* state) {
+void park_if_finalizing() noexcept {
+  if (interpreter_finalizing()) park_forever();
+}
+
+// Each of these may be where CPython ends the thread (pthread_exit). Letting that forced
+// unwinding go on would run the destructors of the frames above (pybind11's argument
+// holders) without the GIL while the main thread finalizes, so the thread parks inside the
+// handler: it neither returns nor rethrows, and the process exit ends it.
+
+void reacquire(PyThreadState* state) noexcept {
   park_if_finalizing();
-  PyEval_RestoreThread(state);
+  try {
+    PyEval_RestoreThread(state);
+  } catch (...) {
+    park_forever();
+  }
+}
+
+PyGILState_STATE acquire_gil() noexcept {
+  park_if_finalizing();
+  try {
+    return PyGILState_Ensure();
+  } catch (...) {
+    park_forever();
+  }
+}
+
+void call_python(const py::handle& fn, py::tuple args) {
+  PyObject* raw_args = args.release().ptr();
+  PyObject* result = nullptr;
+  try {
+    result = PyObject_Call(fn.ptr(), raw_args, nullptr);
+  } catch (...) {
+    park_forever();  // only pthread_exit's unwinding gets out of CPython's C code
+  }
+  Py_DECREF(raw_args);
+  if (!result) throw py::error_already_set();
+  Py_DECREF(result);
 }
 
 }  // namespace corosync::python

@@ -4,11 +4,11 @@
 // - callbacks from the core take the GIL back (`with_gil`);
 // - a blocking wait wakes up to run Python's signal handlers, so Ctrl-C interrupts it;
 // - daemon threads at interpreter exit: Python 3.11-3.13 end a thread that wants the GIL
-//   back during finalization with pthread_exit, whose forced unwinding aborts the process
-//   when it meets a noexcept destructor (gil_scoped_release's) or a catch (...) that does not
-//   rethrow it. So the GIL is taken back in an ordinary function (`reacquire`), forced
-//   unwinding is always rethrown, and a thread that finds the interpreter finalizing parks
-//   for good instead (as Python 3.14 does itself) until the process exits.
+//   back during finalization with pthread_exit. Its forced unwinding aborts the process in a
+//   noexcept destructor (gil_scoped_release's) and crashes it in destructors that touch
+//   reference counts without the GIL (pybind11's argument holders). So the GIL is only ever
+//   taken where that unwinding is caught at once (`reacquire`, `acquire_gil`, `call_python`),
+//   and the thread then parks for good (as Python 3.14 does itself) until the process exits.
 #pragma once
 
 #include <corosync_cxx/handle.hpp>
@@ -26,16 +26,21 @@ namespace corosync::python {
 
 namespace py = pybind11;
 
+[[noreturn]] void park_forever() noexcept;
 // Blocks the calling thread for good if the interpreter is finalizing. Called without the GIL.
 void park_if_finalizing() noexcept;
 
-// Takes the GIL back after PyEval_SaveThread. During finalization CPython may end the thread
-// right here (pthread_exit): the forced unwinding then leaves through this ordinary function,
-// which is allowed, where gil_scoped_release's noexcept destructor would abort.
-void reacquire(PyThreadState* state);
+// Takes the GIL back after PyEval_SaveThread, or parks if CPython ends the thread instead.
+void reacquire(PyThreadState* state) noexcept;
+// PyGILState_Ensure, or parks if CPython ends the thread instead.
+PyGILState_STATE acquire_gil() noexcept;
+// Calls fn(*args) with the GIL held; a Python exception becomes py::error_already_set. Parks
+// if CPython ends the thread inside the call (a callback that sleeps releases the GIL, and
+// asking for it back during finalization ends the thread).
+void call_python(const py::handle& fn, py::tuple args);
 
 // Runs `call`, then `after`: on return and on an ordinary exception, but not when the thread
-// is being ended (forced unwinding), which must leave the GIL alone.
+// is being ended (forced unwinding, e.g. pthread_cancel), which must leave the GIL alone.
 template <class Call, class After>
 decltype(auto) then_always(Call&& call, After&& after) {
   using Result = decltype(std::forward<Call>(call)());
@@ -66,14 +71,11 @@ decltype(auto) without_gil(Call&& call) {
   return then_always(std::forward<Call>(call), [state] { reacquire(state); });
 }
 
-// Takes the GIL (from a thread running without it) and runs `call`. Not gil_scoped_acquire:
-// if the thread is ended inside `call` (a callback that sleeps or does I/O releases the GIL,
-// and CPython exits the thread when it asks for it back during finalization), its destructor
-// would give back a GIL this thread no longer holds.
+// Takes the GIL (from a thread running without it) and runs `call`. Python callables are
+// called through call_python, so that no pybind11 temporary is destroyed without the GIL.
 template <class Call>
 decltype(auto) with_gil(Call&& call) {
-  park_if_finalizing();
-  PyGILState_STATE gil = PyGILState_Ensure();
+  PyGILState_STATE gil = acquire_gil();
   return then_always(std::forward<Call>(call), [gil] { PyGILState_Release(gil); });
 }
 
