@@ -227,7 +227,8 @@ def test_a_killed_node_is_reported_with_reason_nodedown_and_its_clients_fail(
     with pytest.raises(corosync.LibraryError):
         doomed.mcast(b"lost")
     with pytest.raises(corosync.LibraryError):
-        _ = doomed.local_nodeid
+        doomed.membership(group)
+    assert doomed.local_nodeid == 3  # asked once at connect: it needs no daemon
     with pytest.raises(corosync.LibraryError):
         doomed.join(group + "-other")
     doomed.close()

@@ -1,45 +1,15 @@
 #include "corosync_cxx/cpg.hpp"
 
-#include "corosync_cxx/netns.hpp"
+#include "corosync_cxx/cpg_connections.hpp"
 
-#include <unistd.h>
+#include <sys/uio.h>
 
+#include <chrono>
 #include <cstdint>
 #include <cstring>
 #include <mutex>
 
 namespace corosync {
-
-// A group connection joins once and leaves once: corosync (3.1.7 and later, exec/cpg.c
-// notify_lib_joinlist) never resets a connection's state after a leave, so it can neither
-// join again nor let this process rejoin that group until it is finalized.
-enum class GroupState { Joining, Joined, Leaving };
-
-struct CpgConnection : Connection {
-  CpgConnection(Cpg::Groups* g, bool control) : groups(g), control(control) {}
-  Cpg::Groups* groups;
-  // The control connection joins nothing: it answers queries and reports totem changes.
-  bool control;
-  bool totem_seen = false;
-  GroupState state = GroupState::Joining;
-  std::string group;
-};
-
-struct Cpg::Groups {
-  CpgListener* listener = nullptr;
-  uint32_t local_nodeid = 0;
-  // Where the first connection was opened; later ones (one per group) open there too.
-  NetnsPin netns;
-  cpg_model_v1_data_t model{};
-  // Guards `connections` and their group states; never held while a callback runs, so
-  // that mcast and join need not wait for a dispatch in another thread.
-  mutable std::mutex mutex;
-  // The group connections (not the control connection), in the order joined. Removed
-  // here (Cpg::forget) when the handle retires them.
-  std::vector<std::shared_ptr<CpgConnection>> connections;
-  bool deliver_initial_totem_conf = false;
-  bool initial_totem_conf_reported = false;
-};
 
 namespace {
 
@@ -47,8 +17,8 @@ cs_error_t cpg_finalize_u64(uint64_t h) { return cpg_finalize(h); }
 cs_error_t cpg_fd_get_u64(uint64_t h, int* fd) { return cpg_fd_get(h, fd); }
 cs_error_t cpg_dispatch_u64(uint64_t h, cs_dispatch_flags_t f) { return cpg_dispatch(h, f); }
 
-const ServiceOps kCpgOps{"cpg_finalize", "cpg_dispatch", cpg_finalize_u64, cpg_fd_get_u64,
-                         cpg_dispatch_u64};
+const ServiceOps kCpgOps{"cpg_finalize", "cpg_fd_get", "cpg_dispatch", cpg_finalize_u64,
+                         cpg_fd_get_u64, cpg_dispatch_u64};
 
 // cpg_mcast_joined copies the caller's iovecs into a fixed array of 64 beside its header.
 constexpr size_t kMaxIovecs = 63;
@@ -73,9 +43,12 @@ std::vector<CpgAddress> addresses(const cpg_address* list, size_t count) {
 void deliver_trampoline(cpg_handle_t handle, const cpg_name* group, uint32_t nodeid,
                         uint32_t pid, void* msg, size_t msg_len) {
   CpgConnection* c = connection_of(handle);
+  if (!c) return;
+  CpgGroups& g = *c->groups;
+  // One of this process's own messages is back: it no longer counts against the window.
+  if (nodeid == g.local_nodeid && pid == static_cast<uint32_t>(g.pid)) g.confirm(*c, msg_len);
   Handle::run_callback(c, [&] {
-    if (CpgListener* l = c->groups->listener)
-      l->on_deliver(CpgName(*group).view(), nodeid, pid, msg, msg_len);
+    if (CpgListener* l = g.listener) l->on_deliver(CpgName(*group).view(), nodeid, pid, msg, msg_len);
   });
 }
 
@@ -84,19 +57,21 @@ void confchg_trampoline(cpg_handle_t handle, const cpg_name* group, const cpg_ad
                         const cpg_address* joined, size_t n_joined) {
   CpgConnection* c = connection_of(handle);
   if (!c) return;
+  CpgGroups& g = *c->groups;
   CpgName name(*group);
   {
-    // Our own leave has completed: once this callback returns, the connection goes.
-    std::lock_guard<std::mutex> lock(c->groups->mutex);
+    // This connection's own leave has completed: the dispatch loop drops it once this
+    // C dispatch call has returned (`retired` is guarded by the handle's mutex, held here).
+    std::lock_guard<std::mutex> lock(g.mutex);
     for (size_t i = 0; i < n_left; ++i) {
       if (c->state == GroupState::Leaving && c->group == name.view() &&
-          left[i].nodeid == c->groups->local_nodeid &&
-          left[i].pid == static_cast<uint32_t>(getpid()) && left[i].reason == CPG_REASON_LEAVE)
+          left[i].nodeid == g.local_nodeid && left[i].pid == static_cast<uint32_t>(g.pid) &&
+          left[i].reason == CPG_REASON_LEAVE)
         c->retired = true;
     }
   }
   Handle::run_callback(c, [&] {
-    if (CpgListener* l = c->groups->listener)
+    if (CpgListener* l = g.listener)
       l->on_confchg(name.view(), addresses(members, n_members), addresses(left, n_left),
                     addresses(joined, n_joined));
   });
@@ -106,25 +81,31 @@ void totem_confchg_trampoline(cpg_handle_t handle, cpg_ring_id ring_id, uint32_t
                               const uint32_t* members) {
   CpgConnection* c = connection_of(handle);
   if (!c) return;
+  CpgGroups& g = *c->groups;
   {
     // corosync sends totem changes to every connection: report them once per Cpg, from the
     // control connection, which joins nothing and so never gets the initial configuration
     // that DELIVER_INITIAL_TOTEM_CONF sends on join: that one comes from the first group
     // connection's first totem change.
-    std::lock_guard<std::mutex> lock(c->groups->mutex);
+    std::lock_guard<std::mutex> lock(g.mutex);
     bool first = !c->totem_seen;
     c->totem_seen = true;
     if (!c->control) {
-      Cpg::Groups& g = *c->groups;
       if (!first || !g.deliver_initial_totem_conf || g.initial_totem_conf_reported) return;
       g.initial_totem_conf_reported = true;
     }
   }
   Handle::run_callback(c, [&] {
-    if (CpgListener* l = c->groups->listener)
+    if (CpgListener* l = g.listener)
       l->on_totem_confchg({ring_id.nodeid, ring_id.seq},
                           std::vector<uint32_t>(members, members + n_members));
   });
+}
+
+void check_window(uint64_t value, const char* name) {
+  if (value < 1)
+    throw Error(CS_ERR_INVALID_PARAM, "cpg_model_initialize",
+                std::string(name) + " must be at least 1");
 }
 
 }  // namespace
@@ -132,7 +113,7 @@ void totem_confchg_trampoline(cpg_handle_t handle, cpg_ring_id ring_id, uint32_t
 CpgName::CpgName(std::string_view name, const char* function) {
   if (name.size() > CPG_MAX_NAME_LENGTH)
     throw Error(CS_ERR_NAME_TOO_LONG, function,
-                std::string(function) + "(): group name is " + std::to_string(name.size()) +
+                "group name is " + std::to_string(name.size()) +
                     " bytes; corosync allows at most " + std::to_string(CPG_MAX_NAME_LENGTH));
   raw_.length = static_cast<uint32_t>(name.size());
   std::memcpy(raw_.value, name.data(), name.size());
@@ -147,35 +128,30 @@ void CpgListener::on_confchg(std::string_view, const std::vector<CpgAddress>&,
                              const std::vector<CpgAddress>&, const std::vector<CpgAddress>&) {}
 void CpgListener::on_totem_confchg(CpgRingId, const std::vector<uint32_t>&) {}
 
-std::shared_ptr<CpgConnection> Cpg::open_connection(bool control) {
-  Groups* groups = groups_.get();
+std::shared_ptr<CpgConnection> Cpg::open_connection(bool control, const char* function,
+                                                    std::string group) {
+  CpgGroups* groups = groups_.get();
   auto c = std::make_shared<CpgConnection>(groups, control);
-  connect(c, "cpg_model_initialize", [groups](Connection* context, uint64_t* handle) {
+  c->group = std::move(group);  // before others can see it: a concurrent join of it is EXIST
+  auto initialize = [groups](Connection* context, uint64_t* handle) {
     return groups->netns.run_inside([&] {
       return cpg_model_initialize(handle, CPG_MODEL_V1,
                                   reinterpret_cast<cpg_model_data_t*>(&groups->model), context);
     });
-  });
-  if (!control) {
-    std::lock_guard<std::mutex> lock(groups->mutex);
-    groups->connections.push_back(c);
-  }
+  };
+  if (control)
+    open(c, function, initialize, [&] { groups->add(c); });
+  else
+    connect(c, function, initialize, [&] { groups->add(c); });
   return c;
 }
 
-void Cpg::forget(Connection& connection) noexcept {
-  std::lock_guard<std::mutex> lock(groups_->mutex);
-  auto& list = groups_->connections;
-  for (auto it = list.begin(); it != list.end(); ++it) {
-    if (it->get() == &connection) {
-      list.erase(it);
-      return;
-    }
-  }
-}
-
 Cpg::Cpg(CpgListener* listener, CpgOptions options)
-    : Handle(kCpgOps, options.retry, /*multiplexed=*/true), groups_(std::make_unique<Groups>()) {
+    : ServiceHandle(kCpgOps, options.retry), options_(options) {
+  check_window(options.send_window_messages, "send_window_messages");
+  check_window(options.send_window_bytes, "send_window_bytes");
+  groups_ = std::make_unique<CpgGroups>(
+      SendWindow{options.send_window_messages, options.send_window_bytes});
   groups_->listener = listener;
   cpg_model_v1_data_t& model = groups_->model;
   model.model = CPG_MODEL_V1;
@@ -184,100 +160,179 @@ Cpg::Cpg(CpgListener* listener, CpgOptions options)
   model.cpg_totem_confchg_fn = totem_confchg_trampoline;
   model.flags = options.deliver_initial_totem_conf ? CPG_MODEL_V1_DELIVER_INITIAL_TOTEM_CONF : 0;
   groups_->deliver_initial_totem_conf = options.deliver_initial_totem_conf;
-  open_connection(/*control=*/true);
-  groups_->local_nodeid = local_get();
+  open_connection(/*control=*/true, "cpg_model_initialize");
+  unsigned int nodeid = 0;
+  call("cpg_local_get", [&](uint64_t h) { return cpg_local_get(h, &nodeid); });
+  groups_->local_nodeid = nodeid;
 }
 
 Cpg::Cpg(Cpg&&) noexcept = default;
-Cpg& Cpg::operator=(Cpg&&) noexcept = default;
+Cpg& Cpg::operator=(Cpg&& other) noexcept {
+  if (this != &other) {
+    close();  // while groups_ is still the one its connections point into
+    ServiceHandle::operator=(std::move(other));
+    options_ = other.options_;
+    groups_ = std::move(other.groups_);
+  }
+  return *this;
+}
 // Finalize before groups_ goes: the connections' trampolines point into it.
 Cpg::~Cpg() { close(); }
 
-void Cpg::set_listener(CpgListener* listener) noexcept { groups_->listener = listener; }
+void Cpg::set_listener(CpgListener* listener) {
+  if (!groups_) throw ClosedError("cpg_context_set");
+  groups_->listener = listener;
+}
+
+int Cpg::poll_fd() const { return groups_->epoll_fd; }
+
+bool Cpg::dispatch_event() {
+  const ServiceOps& ops = kCpgOps;
+  CpgGroups& g = *groups_;
+  // The handle's mutex is held: the connection list changes only in this thread (callbacks
+  // that join or leave), so it is read without the groups' mutex.
+  for (size_t tried = 0; tried <= g.connections.size(); ++tried) {
+    size_t count = g.connections.size() + 1;
+    size_t index = (g.next_to_dispatch + tried) % count;
+    std::shared_ptr<CpgConnection> c = index == 0 ? g.control : g.connections[index - 1];
+    if (c->finalized) continue;
+    // One event per C call (corosync's ALL cannot be stopped by a callback), so that the
+    // events behind a callback that throws stay queued.
+    cs_error_t rc = ops.dispatch(c->handle, CS_DISPATCH_ONE_NONBLOCKING);
+    // Only now, with the C call returned, may connections whose leave it delivered go.
+    sweep();
+    // A connection finalized by its own callback (close(), or a rejoin) ran that callback.
+    if (rc == CS_OK || (rc == CS_ERR_BAD_HANDLE && c->finalized)) {
+      g.next_to_dispatch = index + 1;
+      return true;
+    }
+    if (rc == CS_ERR_TRY_AGAIN) continue;
+    if (closed()) return false;
+    fail(rc, ops.dispatch_name);
+  }
+  return false;
+}
+
+void Cpg::finalize_connections() noexcept {
+  if (!groups_) return;
+  for (auto& c : groups_->all())
+    if (c) c->finalize(kCpgOps);
+  groups_->wake_senders();
+}
+
+void Cpg::drop(CpgConnection& c) noexcept {
+  groups_->detach(c);
+  c.finalize(kCpgOps);
+  groups_->remove(c);
+}
+
+void Cpg::sweep() noexcept {
+  auto& list = groups_->connections;
+  for (size_t i = 0; i < list.size();) {
+    if (list[i]->retired)
+      drop(*list[i]);
+    else
+      ++i;
+  }
+}
 
 void Cpg::join(const CpgName& group) {
-  native("cpg_join");
+  check_open("cpg_join");
   std::string name(group.view());
   {
-    std::lock_guard<std::mutex> lock(groups_->mutex);
-    for (auto& c : groups_->connections) {
-      if (c->group != name || c->retired) continue;
-      if (c->state != GroupState::Leaving)
-        throw Error(CS_ERR_EXIST, "cpg_join", "cpg_join: this handle already joined the group");
-      // corosync refuses the rejoin until the leaving connection is finalized, which
-      // happens once its leave confchg has been dispatched.
-      throw Error(CS_ERR_BUSY, "cpg_join",
-                  "cpg_join: this handle is still leaving the group; dispatch its leave "
-                  "confchg first");
+    std::lock_guard<std::recursive_mutex> dispatch_lock(state().mutex);
+    std::shared_ptr<CpgConnection> left_behind;
+    {
+      std::lock_guard<std::mutex> lock(groups_->mutex);
+      for (auto& c : groups_->connections) {
+        if (c->group != name) continue;
+        if (c->retired) {
+          left_behind = c;
+          continue;
+        }
+        if (c->state != GroupState::Leaving)
+          throw Error(CS_ERR_EXIST, "cpg_join", "this handle already joined the group");
+        // corosync refuses the rejoin while the leaving connection exists, and it is
+        // finalized once its leave confchg has been dispatched.
+        throw Error(CS_ERR_BUSY, "cpg_join",
+                    "this handle is still leaving the group; dispatch its leave confchg first");
+      }
+    }
+    // Only the dispatch running the confchg of this handle's own leave sees a retired
+    // connection, in this thread: this join comes from that callback. Finalizing the
+    // connection now makes corosync forget it (cpg_finalize waits for the daemon's answer),
+    // so the join below is accepted; libcpg allows a finalize from a connection's own
+    // callback, and the dispatch loop drops the object once that C call has returned.
+    if (left_behind) {
+      groups_->detach(*left_behind);
+      left_behind->finalize(kCpgOps);
     }
   }
-  std::shared_ptr<CpgConnection> c = open_connection(/*control=*/false);
-  {
-    std::lock_guard<std::mutex> lock(groups_->mutex);
-    c->group = name;
-  }
+  std::shared_ptr<CpgConnection> c = open_connection(/*control=*/false, "cpg_join", name);
   cs_error_t rc = run(*c, [&](uint64_t h) { return cpg_join(h, group.c_name()); });
-  std::lock_guard<std::recursive_mutex> dispatch_lock(shared().mutex);
   if (rc != CS_OK) {
-    c->retired = true;
-    sweep();
+    // Only this new connection goes: no dispatch of it can be running (the mutex).
+    std::lock_guard<std::recursive_mutex> dispatch_lock(state().mutex);
+    drop(*c);
     fail(rc, "cpg_join");
   }
   std::lock_guard<std::mutex> lock(groups_->mutex);
   c->state = GroupState::Joined;
 }
 
-namespace {
-// The connection joined to `group` (or to the only joined group).
-std::shared_ptr<CpgConnection> joined_connection(const Cpg::Groups& groups, const CpgName* group,
-                                                 const char* function) {
-  std::lock_guard<std::mutex> lock(groups.mutex);
+std::vector<std::string> Cpg::joined_groups() const {
+  check_open("cpg_iteration_initialize");
+  std::lock_guard<std::mutex> lock(groups_->mutex);
+  std::vector<std::string> out;
+  for (auto& c : groups_->connections)
+    if (c->state == GroupState::Joined) out.push_back(c->group);
+  return out;
+}
+
+std::shared_ptr<CpgConnection> Cpg::joined_connection(const CpgName* group,
+                                                      const char* function) const {
+  std::lock_guard<std::mutex> lock(groups_->mutex);
   std::shared_ptr<CpgConnection> found;
   size_t joined = 0;
-  for (auto& c : groups.connections) {
-    if (c->state == GroupState::Leaving) continue;
+  for (auto& c : groups_->connections) {
+    if (c->state != GroupState::Joined) continue;
     ++joined;
     if (group ? c->group == group->view() : !found) found = c;
   }
-  std::string fn(function);
   if (!group && joined > 1)
-    throw Error(CS_ERR_INVALID_PARAM, function,
-                fn + ": this handle joined several groups; name the group");
+    throw Error(CS_ERR_INVALID_PARAM, function, "this handle joined several groups; name the group");
   if (!found)
     throw Error(CS_ERR_NOT_EXIST, function,
-                fn + (group ? ": this handle has not joined the group"
-                            : ": this handle has not joined any group"));
+                group ? "this handle has not joined the group" : "this handle has not joined any group");
   return found;
 }
 
-void set_state(Cpg::Groups& groups, CpgConnection& c, GroupState to) {
-  std::lock_guard<std::mutex> lock(groups.mutex);
-  c.state = to;
-}
-}  // namespace
-
 void Cpg::leave(const CpgName& group) {
-  native("cpg_leave");
-  std::shared_ptr<CpgConnection> c = joined_connection(*groups_, &group, "cpg_leave");
+  check_open("cpg_leave");
+  std::shared_ptr<CpgConnection> c = joined_connection(&group, "cpg_leave");
+  auto set_state = [&](GroupState to) {
+    std::lock_guard<std::mutex> lock(groups_->mutex);
+    c->state = to;
+  };
   // Marked before the call: the confchg that completes the leave may be dispatched by
   // another thread before cpg_leave returns here.
-  set_state(*groups_, *c, GroupState::Leaving);
+  set_state(GroupState::Leaving);
   try {
     call(*c, "cpg_leave", [&](uint64_t h) { return cpg_leave(h, group.c_name()); });
   } catch (...) {
-    set_state(*groups_, *c, GroupState::Joined);
+    set_state(GroupState::Joined);
     throw;
   }
 }
 
 void Cpg::mcast_joined(const CpgName* group, cpg_guarantee_t guarantee,
                        const ConstBuffer* buffers, size_t count) {
-  native("cpg_mcast_joined");
+  check_open("cpg_mcast_joined");
   // Empty parts are dropped: cpg's fragmenting path (messages above max_atomic_msgsize)
   // would send an empty fragment for them and restart the reassembly on the receivers.
   std::vector<iovec> iov;
   iov.reserve(count);
-  size_t total = 0;
+  uint64_t total = 0;
   for (size_t i = 0; i < count; ++i) {
     if (buffers[i].size == 0) continue;
     iov.push_back({const_cast<void*>(buffers[i].data), buffers[i].size});
@@ -286,7 +341,7 @@ void Cpg::mcast_joined(const CpgName* group, cpg_guarantee_t guarantee,
   // corosync carries the message length as a uint32_t.
   if (total > UINT32_MAX)
     throw Error(CS_ERR_TOO_BIG, "cpg_mcast_joined",
-                "cpg_mcast_joined: a message of " + std::to_string(total) +
+                "a message of " + std::to_string(total) +
                     " bytes; corosync carries at most 4 GiB - 1");
   // More parts than corosync's fixed iovec array takes: gather them here (a copy in C++).
   std::string gathered;
@@ -297,14 +352,27 @@ void Cpg::mcast_joined(const CpgName* group, cpg_guarantee_t guarantee,
     iov.assign(1, {gathered.data(), gathered.size()});
   }
   // The daemon drops, with only a log line, messages from a connection that joined nothing.
-  std::shared_ptr<CpgConnection> c = joined_connection(*groups_, group, "cpg_mcast_joined");
-  call(*c, "cpg_mcast_joined", [&](uint64_t h) {
+  std::shared_ptr<CpgConnection> c = joined_connection(group, "cpg_mcast_joined");
+  auto deadline = std::chrono::steady_clock::now() +
+                  std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+                      retry().timeout());
+  if (!groups_->reserve(*c, total, deadline, [this] { return !closed(); })) {
+    check_open("cpg_mcast_joined");
+    throw Error(CS_ERR_TRY_AGAIN, "cpg_mcast_joined",
+                "the send window is full: this handle's messages are not being delivered "
+                "back to it; dispatch to let them arrive");
+  }
+  cs_error_t rc = run(*c, [&](uint64_t h) {
     return cpg_mcast_joined(h, guarantee, iov.data(), static_cast<unsigned>(iov.size()));
   });
+  if (rc != CS_OK) {
+    groups_->unreserve(*c, total);
+    fail(rc, "cpg_mcast_joined");
+  }
 }
 
 std::vector<CpgAddress> Cpg::membership_get(const CpgName& group) {
-  native("cpg_membership_get");
+  check_open("cpg_membership_get");
   std::vector<cpg_address> members(kMembershipCapacity);
   int count = 0;
   cpg_name name = *group.c_name();
@@ -313,17 +381,16 @@ std::vector<CpgAddress> Cpg::membership_get(const CpgName& group) {
   return addresses(members.data(), static_cast<size_t>(count));
 }
 
-uint32_t Cpg::local_get() {
-  unsigned int nodeid = 0;
-  call("cpg_local_get", [&](uint64_t h) { return cpg_local_get(h, &nodeid); });
-  return nodeid;
+uint32_t Cpg::local_get() const {
+  check_open("cpg_local_get");
+  return groups_->local_nodeid;
 }
 
 cpg_flow_control_state_t Cpg::flow_control_state_get() {
   cpg_flow_control_state_t state = CPG_FLOW_CONTROL_DISABLED;
   call("cpg_flow_control_state_get",
        [&](uint64_t h) { return cpg_flow_control_state_get(h, &state); });
-  return state;
+  return groups_->window_full() ? CPG_FLOW_CONTROL_ENABLED : state;
 }
 
 uint32_t Cpg::max_atomic_msgsize_get() {
@@ -341,7 +408,7 @@ std::vector<CpgGroupMember> Cpg::iterate(cpg_iteration_type_t type, const CpgNam
     return cpg_iteration_initialize(h, type, group ? &name : nullptr, &it);
   });
   // The iteration talks over the control connection: its calls take that connection's lock.
-  Connection& control = primary();
+  Connection& control = connection();
   std::vector<CpgGroupMember> out;
   try {
     for (;;) {

@@ -1,12 +1,13 @@
-// corosync::Cpg: a closed process group connection (cpg_model_initialize, model V1).
+// corosync::Cpg: a closed process group handle (cpg_model_initialize, model V1).
 #pragma once
 
-#include "corosync_cxx/handle.hpp"
+#include "corosync_cxx/service_handle.hpp"
 
 #include <corosync/cpg.h>
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -18,7 +19,7 @@ class CpgName {
  public:
   // Throws Error(CS_ERR_NAME_TOO_LONG) beyond CPG_MAX_NAME_LENGTH bytes, naming `function`
   // (the call the name is for) as the failing call.
-  explicit CpgName(std::string_view name, const char* function = "cpg_name");
+  explicit CpgName(std::string_view name, const char* function = "cpg_join");
   explicit CpgName(const cpg_name& name);
   std::string_view view() const noexcept { return {raw_.value, raw_.length}; }
   const cpg_name* c_name() const noexcept { return &raw_; }
@@ -67,14 +68,21 @@ struct CpgOptions {
   // The current totem configuration arrives as an on_totem_confchg after the first join.
   bool deliver_initial_totem_conf = false;
   RetryPolicy retry{};
+  // The send window: how many of this handle's messages, and how many bytes of them, may
+  // be sent and not yet delivered back to it (a member receives its own messages) before
+  // mcast waits, as under flow control, for a dispatch to deliver them. corosync queues a
+  // client's undispatched events without limit; this bounds what one handle queues. A
+  // message larger than the byte window is sent once nothing else is outstanding.
+  uint64_t send_window_messages = 8192;
+  uint64_t send_window_bytes = 32u << 20;
 };
 
+struct CpgGroups;
 struct CpgConnection;
 
-// One Cpg may join several groups. corosync lets one connection join one group, once, so the
-// Cpg keeps a control connection (queries, totem changes) and opens a connection per join,
-// finalized after its leave confchg was dispatched; one fd (epoll) covers them all.
-class Cpg : public Handle {
+// One Cpg may join several groups, each over a connection of its own behind one fd
+// (cpg_connections.hpp says why).
+class Cpg : public ServiceHandle {
  public:
   // `listener` (may be null) must outlive the Cpg or be detached with set_listener(nullptr).
   explicit Cpg(CpgListener* listener, CpgOptions options = {});
@@ -82,34 +90,53 @@ class Cpg : public Handle {
   Cpg& operator=(Cpg&&) noexcept;
   ~Cpg() override;
 
-  void set_listener(CpgListener* listener) noexcept;
+  // Throws ClosedError for a moved-from Cpg.
+  void set_listener(CpgListener* listener);
 
   // cpg_join. Throws Error(CS_ERR_EXIST) for a group this Cpg already joined,
-  // Error(CS_ERR_BUSY) while its leave of that group has not been dispatched yet.
+  // Error(CS_ERR_BUSY) while its leave of that group has not been dispatched yet. From the
+  // confchg that reports this Cpg's own leave of `group`, joining it again works.
   void join(const CpgName& group);
   // cpg_leave. Throws Error(CS_ERR_NOT_EXIST) for a group this Cpg has not joined.
   void leave(const CpgName& group);
   // cpg_mcast_joined to `group`, or (null) to the one joined group; the buffers form one
   // message, of at most 4 GiB - 1 (Error(CS_ERR_TOO_BIG) beyond). Throws
   // Error(CS_ERR_NOT_EXIST) when not joined, Error(CS_ERR_INVALID_PARAM) for a null group
-  // while several are joined.
+  // while several are joined, Error(CS_ERR_TRY_AGAIN) when the send window stayed full for
+  // the retry timeout.
   void mcast_joined(const CpgName* group, cpg_guarantee_t guarantee, const ConstBuffer* buffers,
                     size_t count);
   std::vector<CpgAddress> membership_get(const CpgName& group);
-  uint32_t local_get();
+  // cpg_local_get, asked once at construction: a node's id does not change.
+  uint32_t local_get() const;
+  // CPG_FLOW_CONTROL_ENABLED while the send window is full (or corosync says so; corosync
+  // 3's libcpg always answers disabled).
   cpg_flow_control_state_t flow_control_state_get();
   uint32_t max_atomic_msgsize_get();
   // cpg_iteration_initialize/next/finalize. NAME_ONLY leaves nodeid and pid 0;
   // ONE_GROUP lists `group`'s members.
   std::vector<CpgGroupMember> iterate(cpg_iteration_type_t type, const CpgName* group = nullptr);
+  const CpgOptions& options() const noexcept { return options_; }
+  // The names of the groups joined (not those being left).
+  std::vector<std::string> joined_groups() const;
 
-  struct Groups;  // per-connection group state, shared with the trampolines
+ protected:
+  int poll_fd() const override;
+  bool dispatch_event() override;
+  void finalize_connections() noexcept override;
 
  private:
-  std::shared_ptr<CpgConnection> open_connection(bool control);
-  void forget(Connection& connection) noexcept override;
+  std::shared_ptr<CpgConnection> open_connection(bool control, const char* function,
+                                                 std::string group = {});
+  std::shared_ptr<CpgConnection> joined_connection(const CpgName* group,
+                                                   const char* function) const;
+  // Finalizes and drops the connections whose leave has been dispatched; the handle's mutex
+  // is held and no C dispatch call of theirs is running.
+  void sweep() noexcept;
+  void drop(CpgConnection& c) noexcept;
 
-  std::unique_ptr<Groups> groups_;
+  CpgOptions options_;
+  std::unique_ptr<CpgGroups> groups_;
 };
 
 }  // namespace corosync

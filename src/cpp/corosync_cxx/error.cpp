@@ -7,18 +7,26 @@ std::string strerror(cs_error_t code) {
   return text ? text : "unknown error";
 }
 
+// One format for every message: "<C function> failed: <why> (<corosync's name for the code>)".
 Error::Error(cs_error_t code, std::string function)
-    : Error(code, function,
-            function + " failed: " + strerror(code) + " (" + std::to_string(code) + ")") {}
+    : std::runtime_error(function + " failed: " + strerror(code) + " (" +
+                         std::to_string(code) + ")"),
+      code_(code),
+      function_(std::move(function)) {}
 
-Error::Error(cs_error_t code, std::string function, const std::string& message)
-    : std::runtime_error(message), code_(code), function_(std::move(function)) {}
+Error::Error(cs_error_t code, std::string function, const std::string& detail)
+    : std::runtime_error(function + " failed: " + detail + " (" + strerror(code) + ")"),
+      code_(code),
+      function_(std::move(function)) {}
 
 ClosedError::ClosedError(std::string function)
-    : Error(CS_ERR_BAD_HANDLE, function, function + ": the handle is closed") {}
+    : Error(CS_ERR_BAD_HANDLE, std::move(function), "the handle is closed") {}
+
+ClosedError::ClosedError(std::string function, const std::string& detail)
+    : Error(CS_ERR_BAD_HANDLE, std::move(function), detail) {}
 
 ReentrantDispatchError::ReentrantDispatchError(const std::string& function)
     : std::runtime_error(function +
-                         ": dispatch called from inside one of this handle's callbacks") {}
+                         " failed: dispatch called from inside one of this handle's callbacks") {}
 
 }  // namespace corosync

@@ -11,7 +11,8 @@ namespace corosync {
 class Error : public std::runtime_error {
  public:
   Error(cs_error_t code, std::string function);
-  Error(cs_error_t code, std::string function, const std::string& message);
+  // `detail` says why, without the function's name, which the message starts with.
+  Error(cs_error_t code, std::string function, const std::string& detail);
 
   cs_error_t code() const noexcept { return code_; }
   // The C call that failed, e.g. "cpg_join".
@@ -27,6 +28,7 @@ class Error : public std::runtime_error {
 class ClosedError : public Error {
  public:
   explicit ClosedError(std::string function);
+  ClosedError(std::string function, const std::string& detail);
 };
 
 // dispatch() was called from inside one of the same handle's callbacks.

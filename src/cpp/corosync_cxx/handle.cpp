@@ -1,11 +1,12 @@
 #include "corosync_cxx/handle.hpp"
 
 #include <poll.h>
-#include <sys/epoll.h>
+#include <pthread.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <string>
 #include <system_error>
 
 namespace corosync {
@@ -17,126 +18,112 @@ constexpr int kInterruptCheckMs = 200;
   throw std::system_error(errno, std::generic_category(), what);
 }
 
+// Counts the forks this process came out of as a child: cheaper than getpid() (a system
+// call) on every method of every handle.
+std::atomic<uint64_t> fork_generation{0};
+
+uint64_t current_fork_generation() {
+  static std::once_flag registered;
+  std::call_once(registered, [] {
+    pthread_atfork(nullptr, nullptr, [] { fork_generation.fetch_add(1); });
+  });
+  return fork_generation.load(std::memory_order_relaxed);
+}
+
 // Marks the calling thread as the one dispatching, for the re-entrancy check.
 class DispatchingScope {
  public:
-  explicit DispatchingScope(HandleShared& shared) : shared_(shared) {
-    shared_.dispatching_thread = std::this_thread::get_id();
+  explicit DispatchingScope(HandleState& state) : state_(state) {
+    state_.dispatching_thread = std::this_thread::get_id();
   }
-  ~DispatchingScope() { shared_.dispatching_thread = std::thread::id{}; }
+  ~DispatchingScope() { state_.dispatching_thread = std::thread::id{}; }
   DispatchingScope(const DispatchingScope&) = delete;
   DispatchingScope& operator=(const DispatchingScope&) = delete;
 
  private:
-  HandleShared& shared_;
+  HandleState& state_;
 };
 }  // namespace
 
-HandleShared::HandleShared(const ServiceOps& ops_, RetryPolicy retry_, bool multiplexed)
-    : ops(ops_), retry(retry_) {
-  wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-  if (wake_fd < 0) throw_errno("eventfd");
-  if (multiplexed) {
-    epoll_fd = epoll_create1(EPOLL_CLOEXEC);
-    if (epoll_fd < 0) {
-      ::close(wake_fd);
-      throw_errno("epoll_create1");
-    }
-  }
+void Connection::finalize(const ServiceOps& ops) noexcept {
+  std::lock_guard<std::mutex> lock(call_mutex);
+  // A lost daemon makes finalize fail; the local resources are released all the same.
+  if (!finalized.exchange(true)) ops.finalize(handle);
 }
 
-HandleShared::~HandleShared() {
-  if (epoll_fd >= 0) ::close(epoll_fd);
+HandleState::HandleState(const ServiceOps& ops_, RetryPolicy retry_)
+    : ops(ops_), retry(retry_), owner(getpid()), generation(current_fork_generation()) {
+  wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+  if (wake_fd < 0) throw_errno("eventfd");
+}
+
+HandleState::~HandleState() {
   if (wake_fd >= 0) ::close(wake_fd);
 }
 
-Handle::Handle(const ServiceOps& ops, RetryPolicy retry, bool multiplexed)
-    : shared_(std::make_unique<HandleShared>(ops, retry, multiplexed)) {}
+bool HandleState::forked() const noexcept {
+  return fork_generation.load(std::memory_order_relaxed) != generation;
+}
+
+Handle::Handle(const ServiceOps& ops, RetryPolicy retry)
+    : ops_(&ops), state_(std::make_unique<HandleState>(ops, retry)) {}
 
 Handle& Handle::operator=(Handle&& other) noexcept {
   if (this != &other) {
     close();
-    shared_ = std::move(other.shared_);
+    ops_ = other.ops_;
+    state_ = std::move(other.state_);
   }
   return *this;
 }
 
-Handle::~Handle() { close(); }
+Handle::~Handle() = default;
 
-Connection& Handle::adopt(std::shared_ptr<Connection> connection, uint64_t handle) {
-  HandleShared& s = *shared_;
-  connection->shared = &s;
-  connection->handle = handle;
-  cs_error_t rc = s.ops.fd_get(handle, &connection->fd);
+void Handle::opened(Connection& connection, uint64_t handle, const char* function) {
+  connection.state = state_.get();
+  connection.handle = handle;
+  cs_error_t rc = state_->ops.fd_get(handle, &connection.fd);
   if (rc != CS_OK) {
-    s.ops.finalize(handle);
-    throw Error(rc, "fd_get");
+    connection.finalize(state_->ops);
+    throw Error(rc, function, "the new connection has no fd");
   }
-  if (s.epoll_fd >= 0) {
-    epoll_event ev{};
-    ev.events = EPOLLIN;
-    if (epoll_ctl(s.epoll_fd, EPOLL_CTL_ADD, connection->fd, &ev) != 0) {
-      s.ops.finalize(handle);
-      throw_errno("epoll_ctl");
-    }
-  }
-  std::lock_guard<std::recursive_mutex> lock(s.mutex);
-  // close() ran while this connection was being opened: it would never be finalized.
-  if (!s.open) {
-    s.ops.finalize(handle);
-    throw ClosedError(s.ops.finalize_name);
-  }
-  if (!s.primary) s.primary = connection;
-  s.connections.push_back(std::move(connection));
-  return *s.connections.back();
 }
 
 void Handle::close() {
-  if (!shared_) return;
-  HandleShared& s = *shared_;
+  if (!state_) return;
+  HandleState& s = *state_;
+  if (s.forked()) {
+    // Another thread of the parent may have held the mutex at fork time: take nothing,
+    // finalize nothing, and leave the parent's connections to the parent.
+    s.open = false;
+    return;
+  }
   std::lock_guard<std::recursive_mutex> lock(s.mutex);
   if (!s.open.exchange(false)) return;
-  // A lost daemon makes finalize fail; the local resources are released all the same.
-  for (auto& c : s.connections) {
-    std::lock_guard<std::mutex> call_lock(c->call_mutex);
-    if (!c->finalized) s.ops.finalize(c->handle);
-    c->finalized = true;
-  }
+  finalize_connections();
   uint64_t one = 1;
   [[maybe_unused]] auto n = ::write(s.wake_fd, &one, sizeof one);
 }
 
-void Handle::forget(Connection&) noexcept {}
+bool Handle::closed() const noexcept { return !state_ || !state_->open || state_->forked(); }
 
-void Handle::sweep() noexcept {
-  auto& list = shared_->connections;
-  for (auto it = list.begin(); it != list.end();) {
-    Connection& c = **it;
-    // The first connection stays: native() and fd() hand out its handle and fd.
-    if (!c.retired || it == list.begin()) {
-      ++it;
-      continue;
-    }
-    forget(c);
-    {
-      std::lock_guard<std::mutex> call_lock(c.call_mutex);
-      if (!c.finalized) shared_->ops.finalize(c.handle);
-      c.finalized = true;
-    }
-    it = list.erase(it);
-  }
+void Handle::check_open(const char* function) const {
+  if (!state_) throw ClosedError(function);
+  if (state_->forked())
+    throw ClosedError(function, "the handle belongs to process " +
+                                    std::to_string(state_->owner) +
+                                    "; a forked child cannot use it");
+  if (!state_->open) throw ClosedError(function);
 }
 
-bool Handle::closed() const noexcept { return !shared_ || !shared_->open; }
-
-uint64_t Handle::native(const char* function) const {
-  if (closed()) throw ClosedError(function);
-  return shared_->primary->handle;
+const RetryPolicy& Handle::retry() const {
+  check_open(ops_->dispatch_name);
+  return state_->retry;
 }
 
 int Handle::fd() const {
-  native("fd_get");
-  return shared_->epoll_fd >= 0 ? shared_->epoll_fd : shared_->primary->fd;
+  check_open(ops_->fd_get_name);
+  return poll_fd();
 }
 
 void Handle::fail(cs_error_t rc, const char* function) const {
@@ -146,69 +133,79 @@ void Handle::fail(cs_error_t rc, const char* function) const {
 }
 
 void Handle::dispatch(DispatchFlags flags, const InterruptCheck& check) {
-  native(shared_->ops.dispatch_name);
-  if (shared_->dispatching_thread.load() == std::this_thread::get_id())
-    throw ReentrantDispatchError(shared_->ops.dispatch_name);
+  check_open(ops_->dispatch_name);
+  if (state_->dispatching_thread.load() == std::this_thread::get_id())
+    throw ReentrantDispatchError(ops_->dispatch_name);
   switch (flags) {
     case DispatchFlags::OneNonblocking:
-      dispatch_one();
+      run_one();
       return;
     case DispatchFlags::All:
-      while (dispatch_one()) {
+      while (step() != Step::Empty) {
       }
       return;
     case DispatchFlags::One:
-      while (!dispatch_one()) {
+      while (!run_one()) {
         if (!wait_readable(check)) return;
       }
       return;
     case DispatchFlags::Blocking:
       for (;;) {
-        while (dispatch_one()) {
+        while (step() != Step::Empty) {
         }
         if (!wait_readable(check)) return;
       }
   }
-  throw Error(CS_ERR_INVALID_PARAM, shared_->ops.dispatch_name);
+  throw Error(CS_ERR_INVALID_PARAM, ops_->dispatch_name);
 }
 
-bool Handle::dispatch_one() {
-  HandleShared& s = *shared_;
+Handle::Step Handle::step() {
+  HandleState& s = *state_;
   std::lock_guard<std::recursive_mutex> lock(s.mutex);
+  if (!s.open) return Step::Empty;
   DispatchingScope scope(s);
-  // Round robin, so that one busy connection cannot starve the others.
-  size_t count = s.connections.size();
-  for (size_t tried = 0; tried < count && s.open; ++tried) {
-    size_t index = (s.next_to_dispatch + tried) % count;
-    Connection& c = *s.connections[index];
-    // One event per C call (corosync's ALL cannot be stopped by a callback), so that the
-    // events behind a callback that throws stay queued.
-    if (c.finalized) continue;
-    cs_error_t rc = s.ops.dispatch(c.handle, CS_DISPATCH_ONE_NONBLOCKING);
-    if (c.retired && s.open) {
-      sweep();
-      count = s.connections.size();
-    }
-    if (s.pending) {
-      s.next_to_dispatch = index + 1;
-      std::exception_ptr e = std::move(s.pending);
-      s.pending = nullptr;
-      std::rethrow_exception(e);
-    }
-    if (!s.open) return false;
-    if (rc == CS_OK) {
-      s.next_to_dispatch = index + 1;
-      return true;
-    }
-    if (rc != CS_ERR_TRY_AGAIN) fail(rc, s.ops.dispatch_name);
+  uint64_t before = s.callbacks_run;
+  bool consumed = false;
+  std::exception_ptr failure;
+  try {
+    consumed = dispatch_event();
   }
-  return false;
+#ifdef __GLIBCXX__
+  catch (abi::__forced_unwind&) {
+    throw;
+  }
+#endif
+  catch (...) {
+    failure = std::current_exception();
+  }
+  // A callback's exception comes first: it is what the callback's author is waiting for.
+  if (s.pending) {
+    std::exception_ptr e = std::move(s.pending);
+    s.pending = nullptr;
+    std::rethrow_exception(e);
+  }
+  if (failure) std::rethrow_exception(failure);
+  if (!consumed || !s.open) return Step::Empty;
+  return s.callbacks_run != before ? Step::RanCallback : Step::Consumed;
+}
+
+bool Handle::run_one() {
+  for (;;) {
+    switch (step()) {
+      case Step::RanCallback:
+        return true;
+      case Step::Empty:
+        return false;
+      case Step::Consumed:
+        break;
+    }
+  }
 }
 
 bool Handle::wait_readable(const InterruptCheck& check) {
-  HandleShared& s = *shared_;
+  HandleState& s = *state_;
   // Not fd(): a close() from another thread must end the wait, not raise.
-  int fd = s.epoll_fd >= 0 ? s.epoll_fd : s.primary->fd;
+  int fd = poll_fd();
   for (;;) {
     if (!s.open) return false;
     pollfd fds[2] = {{fd, POLLIN, 0}, {s.wake_fd, POLLIN, 0}};

@@ -1,16 +1,17 @@
 // corosync::Handle: what every service handle shares (CPG, CMAP, quorum, votequorum, CFG):
-// ownership of corosync connections, close/finalize, the fd, the TRY_AGAIN retry policy and
-// the dispatch loop with its callback-exception and re-entrancy rules.
+// open/closed state, the process that owns it, the fd to poll, the TRY_AGAIN retry policy
+// and the dispatch loop with its callback-exception, re-entrancy and one-callback rules.
 //
-// A handle usually owns one corosync connection. CPG needs several (corosync lets one
-// connection join only one group), so a handle may own more; its fd is then an epoll fd
-// that is readable whenever any of them is.
+// A Handle does not know how many corosync connections it has: ServiceHandle
+// (service_handle.hpp) owns exactly one, which is what every service needs; CPG adds one
+// per joined group on top of it (cpg_connections.hpp).
 #pragma once
 
 #include "corosync_cxx/error.hpp"
 #include "corosync_cxx/retry.hpp"
 
 #include <corosync/corotypes.h>
+#include <sys/types.h>
 
 #ifdef __GLIBCXX__
 #include <cxxabi.h>
@@ -23,7 +24,7 @@
 #include <memory>
 #include <mutex>
 #include <thread>
-#include <vector>
+#include <utility>
 
 namespace corosync {
 
@@ -41,59 +42,62 @@ using InterruptCheck = std::function<void()>;
 // The C entry points of one service. Every corosync handle type is a uint64_t.
 struct ServiceOps {
   const char* finalize_name;
+  const char* fd_get_name;
   const char* dispatch_name;
   cs_error_t (*finalize)(uint64_t);
   cs_error_t (*fd_get)(uint64_t, int*);
   cs_error_t (*dispatch)(uint64_t, cs_dispatch_flags_t);
 };
 
-struct HandleShared;
+struct HandleState;
 
 // One corosync connection, at a stable heap address: the service's context pointer points
 // here, so trampolines find it and a Handle can be moved meanwhile. Services derive from it
 // to keep their per-connection state.
 struct Connection {
   virtual ~Connection() = default;
-  HandleShared* shared = nullptr;
+  // Finalizes the connection unless that was done already (the call mutex is taken).
+  void finalize(const ServiceOps& ops) noexcept;
+
+  HandleState* state = nullptr;
   uint64_t handle = 0;
   int fd = -1;
-  bool finalized = false;
-  // Set by a callback when the connection has served its purpose; the handle finalizes and
-  // drops it once the C dispatch call that ran the callback has returned.
-  bool retired = false;
+  // Read without the call mutex by the dispatch loop, written under it.
+  std::atomic<bool> finalized{false};
   // libqb's client IPC is not safe for concurrent requests on one connection (two threads
   // sending at once lose messages; request/response pairs can cross): every call but
   // dispatch, which only reads the event channel, holds this.
   std::mutex call_mutex;
 };
 
-// State shared by a handle's connections.
-struct HandleShared {
-  HandleShared(const ServiceOps& ops, RetryPolicy retry, bool multiplexed);
-  ~HandleShared();
-  HandleShared(const HandleShared&) = delete;
-  HandleShared& operator=(const HandleShared&) = delete;
+// What a handle's connections and trampolines share, at a stable heap address.
+struct HandleState {
+  HandleState(const ServiceOps& ops, RetryPolicy retry);
+  ~HandleState();
+  HandleState(const HandleState&) = delete;
+  HandleState& operator=(const HandleState&) = delete;
+
+  // A forked child inherits the handle's memory but not the right to use its connections:
+  // they are the parent's IPC channels, and a finalize from here would end the parent's.
+  bool forked() const noexcept;
 
   const ServiceOps& ops;
   RetryPolicy retry;
+  const pid_t owner;
+  const uint64_t generation;
   std::atomic<bool> open{true};
   // Wakes a blocking dispatch when the handle is closed from another thread.
   int wake_fd = -1;
-  // Readable when any connection is; only for handles with several connections.
-  int epoll_fd = -1;
-  // Serializes dispatch, finalize and changes to `connections`: corosync warns that
-  // finalizing from another thread can race a running dispatch. Recursive because a
-  // callback may close its own handle or open a connection.
+  // Serializes dispatch with finalize (corosync warns that finalizing from another thread
+  // can race a running dispatch) and with changes to the set of connections. Recursive
+  // because a callback may close its own handle or join a group.
   std::recursive_mutex mutex;
-  // Shared, so that a call in progress keeps its connection alive while another thread
-  // retires it.
-  std::vector<std::shared_ptr<Connection>> connections;
-  // The first connection, set once, read without the mutex (fileno() holds the GIL).
-  std::shared_ptr<Connection> primary;
-  size_t next_to_dispatch = 0;
   std::atomic<std::thread::id> dispatching_thread{};
   // The first exception thrown by a callback during the current C dispatch call.
   std::exception_ptr pending;
+  // Callbacks run so far (under `mutex`): a C dispatch call may consume an event that runs
+  // none (a fragment of a large message, a suppressed notification).
+  uint64_t callbacks_run = 0;
 };
 
 class Handle {
@@ -102,18 +106,23 @@ class Handle {
   Handle& operator=(Handle&& other) noexcept;
   Handle(const Handle&) = delete;
   Handle& operator=(const Handle&) = delete;
+  // A derived class whose trampolines use its own members must close() in its destructor.
   virtual ~Handle();
 
   // Finalizes every connection; idempotent. Safe from another thread while a dispatch runs
-  // (it waits for the running callback) and from inside a callback.
+  // (it waits for the running callback) and from inside a callback. In a forked child it
+  // finalizes nothing: the connections are the parent's.
   void close();
+  // True after close(), for a moved-from handle, and in a forked child.
   bool closed() const noexcept;
   // The fd to poll for readability; never read from it. Stable for the handle's life.
   int fd() const;
-  // Runs callbacks in the calling thread. A callback's exception propagates after that one
-  // callback; events behind it stay queued. Throws ReentrantDispatchError from a callback.
+  // Runs callbacks in the calling thread: All runs what is queued; OneNonblocking runs at
+  // most one callback; One waits until one callback has run; Blocking runs callbacks until
+  // the handle is closed. A callback's exception propagates after that one callback; events
+  // behind it stay queued. Throws ReentrantDispatchError from a callback.
   void dispatch(DispatchFlags flags = DispatchFlags::All, const InterruptCheck& check = {});
-  const RetryPolicy& retry() const noexcept { return shared_->retry; }
+  const RetryPolicy& retry() const;
 
   // For trampolines: runs a callback of `connection` (found from the context pointer),
   // keeping its exception for dispatch() to rethrow. Lets no exception into C, except the
@@ -121,7 +130,9 @@ class Handle {
   // must go on: swallowing it aborts the process.
   template <class Callback>
   static void run_callback(Connection* connection, Callback&& callback) {
-    if (!connection || !connection->shared) return;
+    if (!connection || !connection->state) return;
+    HandleState& state = *connection->state;
+    ++state.callbacks_run;
     try {
       callback();
     }
@@ -131,66 +142,75 @@ class Handle {
     }
 #endif
     catch (...) {
-      if (!connection->shared->pending) connection->shared->pending = std::current_exception();
+      if (!state.pending) state.pending = std::current_exception();
     }
   }
 
  protected:
-  Handle(const ServiceOps& ops, RetryPolicy retry, bool multiplexed = false);
+  Handle(const ServiceOps& ops, RetryPolicy retry);
 
-  // Connects with `initialize(Connection*, uint64_t* handle)` (the service's *_initialize,
-  // passing the Connection as its context) under the retry policy, and takes ownership.
-  template <class Init>
-  Connection& connect(std::shared_ptr<Connection> connection, const char* function,
-                      Init&& initialize) {
-    if (closed()) throw ClosedError(function);
+  // Throws ClosedError naming `function` after close(), when moved from, or in a forked child.
+  void check_open(const char* function) const;
+  // Opens a connection with `initialize(Connection*, uint64_t* handle)` (the service's
+  // *_initialize, passing the Connection as its context) under the retry policy, and gets its
+  // fd. Then, holding the handle's mutex, hands it to `adopt` unless close() ran meanwhile
+  // (then it is finalized and ClosedError names `function`).
+  template <class Init, class Adopt>
+  void connect(const std::shared_ptr<Connection>& connection, const char* function,
+               Init&& initialize, Adopt&& adopt) {
+    check_open(function);
     uint64_t h = 0;
     Connection* c = connection.get();
-    cs_error_t rc = shared_->retry.run([&] { return initialize(c, &h); });
+    cs_error_t rc = state_->retry.run([&] { return initialize(c, &h); });
     if (rc != CS_OK) throw Error(rc, function);
-    return adopt(std::move(connection), h);
+    opened(*connection, h, function);
+    std::lock_guard<std::recursive_mutex> lock(state_->mutex);
+    if (!state_->open) {
+      connection->finalize(state_->ops);
+      throw ClosedError(function);
+    }
+    adopt();
   }
-  // The first connection's native handle for a call named `function`; ClosedError after close().
-  uint64_t native(const char* function) const;
   // Runs `c(native_handle)`, a corosync call on `connection`, under the retry policy and
   // the connection's call mutex, and throws on failure.
   template <class Call>
   void call(Connection& connection, const char* function, Call&& c) const {
-    native(function);
+    check_open(function);
     cs_error_t rc = run(connection, std::forward<Call>(c));
     if (rc != CS_OK) fail(rc, function);
-  }
-  // The same on the first connection.
-  template <class Call>
-  void call(const char* function, Call&& c) const {
-    call(*shared_->primary, function, std::forward<Call>(c));
   }
   // Like call() but returns the result instead of throwing.
   template <class Call>
   cs_error_t run(Connection& connection, Call&& c) const {
-    return shared_->retry.run([&] {
+    return state_->retry.run([&] {
       std::lock_guard<std::mutex> lock(connection.call_mutex);
+      if (connection.finalized) return CS_ERR_BAD_HANDLE;
       return c(connection.handle);
     });
   }
-  Connection& primary() const { return *shared_->primary; }
   [[noreturn]] void fail(cs_error_t rc, const char* function) const;
-  HandleShared& shared() const { return *shared_; }
-  // Called (with the handle's mutex held) just before a retired connection is finalized
-  // and destroyed, so a service can drop its own references to it.
-  virtual void forget(Connection& connection) noexcept;
-  // Finalizes and drops retired connections; the mutex is held.
-  void sweep() noexcept;
+  HandleState& state() const { return *state_; }
+
+  // The service's part of the dispatch loop, called with the handle's mutex held:
+  // the fd that is readable when an event is queued,
+  virtual int poll_fd() const = 0;
+  // one non-blocking C dispatch call; false when nothing was queued,
+  virtual bool dispatch_event() = 0;
+  // and, at close(), finalizing every connection.
+  virtual void finalize_connections() noexcept = 0;
 
  private:
-  Connection& adopt(std::shared_ptr<Connection> connection, uint64_t handle);
-  // One non-blocking C dispatch on the next connection with an event; false when none had
-  // one or the handle got closed.
-  bool dispatch_one();
+  void opened(Connection& connection, uint64_t handle, const char* function);
+  enum class Step { Empty, Consumed, RanCallback };
+  Step step();
+  // Steps until a callback has run (true) or nothing is queued (false).
+  bool run_one();
   // Waits until the fd is readable; false when the handle was closed meanwhile.
   bool wait_readable(const InterruptCheck& check);
 
-  std::unique_ptr<HandleShared> shared_;
+  // Kept beside the state so that a moved-from handle still names its service's calls.
+  const ServiceOps* ops_;
+  std::unique_ptr<HandleState> state_;
 };
 
 }  // namespace corosync

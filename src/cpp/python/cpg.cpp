@@ -2,6 +2,7 @@
 #include "gil.hpp"
 #include "handle_binding.hpp"
 #include "py_types.hpp"
+#include "service_binding.hpp"
 #include "services.hpp"
 
 #include <corosync_cxx/cpg.hpp>
@@ -84,7 +85,11 @@ struct HeldBuffer {
 class PyCpg : public CpgListener {
  public:
   explicit PyCpg(CpgOptions options) : cpg(this, options) {}
-  ~PyCpg() override { cpg.set_listener(nullptr); }
+  // Runs with the GIL held (tp_dealloc): an unclosed handle is finalized without it.
+  ~PyCpg() override {
+    finalize_collected(cpg, "corosync.CPG");
+    cpg.set_listener(nullptr);
+  }
 
   void on_deliver(std::string_view group, uint32_t nodeid, uint32_t pid, const void* message,
                   size_t size) override {
@@ -117,11 +122,11 @@ class PyCpg : public CpgListener {
     });
   }
 
-  // Called with the GIL held.
-  void drop_callbacks() {
-    deliver = py::object();
-    confchg = py::object();
-    totem_confchg = py::object();
+  template <class Visit>
+  void for_each_callback(Visit&& visit) {
+    visit(deliver);
+    visit(confchg);
+    visit(totem_confchg);
   }
 
   Cpg cpg;
@@ -129,37 +134,6 @@ class PyCpg : public CpgListener {
 };
 
 Handle& handle_of(PyCpg& self) { return self.cpg; }
-
-py::object callback_or_none(const py::object& fn) { return fn ? fn : py::none(); }
-
-py::object checked_callback(const py::object& fn, const char* name) {
-  if (!fn.is_none() && !PyCallable_Check(fn.ptr()))
-    throw py::type_error(std::string(name) + " must be callable or None");
-  return fn;
-}
-
-// A callback set on an open handle (ClosedError after close: it could never run).
-void set_callback(PyCpg& self, py::object& slot, const py::object& fn, const char* name) {
-  if (self.cpg.closed()) throw ClosedError(name);
-  slot = checked_callback(fn, name);
-}
-
-// Lets the cyclic GC see (and break) cycles through the callbacks, e.g. a bound method of an
-// object that owns this CPG.
-int cpg_traverse(PyObject* self, visitproc visit, void* arg) {
-  Py_VISIT(Py_TYPE(self));
-  if (!py::detail::is_holder_constructed(self)) return 0;
-  auto& cpg = py::handle(self).cast<PyCpg&>();
-  Py_VISIT(cpg.deliver.ptr());
-  Py_VISIT(cpg.confchg.ptr());
-  Py_VISIT(cpg.totem_confchg.ptr());
-  return 0;
-}
-
-int cpg_clear(PyObject* self) {
-  if (py::detail::is_holder_constructed(self)) py::handle(self).cast<PyCpg&>().drop_callbacks();
-  return 0;
-}
 
 void bind_enums(py::module_& m) {
   py::native_enum<cpg_guarantee_t>(m, "Guarantee", "enum.IntEnum",
@@ -186,23 +160,19 @@ void bind_enums(py::module_& m) {
 
 void bind_cpg(py::module_& m) {
   bind_enums(m);
-  py::class_<PyCpg> cls(m, "CPG", py::custom_type_setup([](PyHeapTypeObject* heap_type) {
-                          auto* type = &heap_type->ht_type;
-                          type->tp_flags |= Py_TPFLAGS_HAVE_GC;
-                          type->tp_traverse = cpg_traverse;
-                          type->tp_clear = cpg_clear;
-                        }),
+  py::class_<PyCpg> cls(m, "CPG", gc_support<PyCpg>(),
                         "A closed process group connection (cpg_model_initialize, model V1).\n\n"
                         "Messages multicast to a group are delivered to every member in one "
                         "total order. Callbacks run inside dispatch() in the calling thread.");
   cls.def(py::init([](const DeliverCallback& on_deliver, const ConfchgCallback& on_confchg,
                       const TotemConfchgCallback& on_totem_confchg,
-                      bool deliver_initial_totem_conf, double retry_timeout) {
-            if (!(retry_timeout >= 0) || std::isinf(retry_timeout))
-              throw py::value_error("retry_timeout must be a finite number of seconds >= 0");
+                      bool deliver_initial_totem_conf, double retry_timeout,
+                      int64_t send_window_messages, int64_t send_window_bytes) {
             CpgOptions options;
             options.deliver_initial_totem_conf = deliver_initial_totem_conf;
-            options.retry = RetryPolicy(std::chrono::duration<double>(retry_timeout));
+            options.retry = retry_policy(retry_timeout);
+            options.send_window_messages = at_least_one(send_window_messages, "send_window_messages");
+            options.send_window_bytes = at_least_one(send_window_bytes, "send_window_bytes");
             py::object d = checked_callback(on_deliver, "on_deliver");
             py::object c = checked_callback(on_confchg, "on_confchg");
             py::object t = checked_callback(on_totem_confchg, "on_totem_confchg");
@@ -215,6 +185,8 @@ void bind_cpg(py::module_& m) {
           py::kw_only(), py::arg("on_deliver") = py::none(), py::arg("on_confchg") = py::none(),
           py::arg("on_totem_confchg") = py::none(), py::arg("deliver_initial_totem_conf") = false,
           py::arg("retry_timeout") = 3.0,
+          py::arg("send_window_messages") = CpgOptions{}.send_window_messages,
+          py::arg("send_window_bytes") = CpgOptions{}.send_window_bytes,
           "Connect to the local corosync's CPG service (cpg_model_initialize).\n\n"
           "on_deliver(group, nodeid, pid, message), on_confchg(group, members, left, joined) "
           "and on_totem_confchg(ring_id, members) run inside dispatch(). With "
@@ -223,29 +195,25 @@ void bind_cpg(py::module_& m) {
           "Each joined group has a connection of its own, so events of different groups, "
           "and ring changes, have no order among them; within a group they keep "
           "corosync's total order. Calls answered with CS_ERR_TRY_AGAIN are retried for up "
-          "to retry_timeout seconds (0 disables retrying), then raise TryAgainError.");
+          "to retry_timeout seconds (0 disables retrying), then raise TryAgainError.\n\n"
+          "The send window bounds what this handle queues in corosync, which keeps a "
+          "client's undispatched events without limit: once send_window_messages of this "
+          "handle's messages, or send_window_bytes of them, were sent and not yet delivered "
+          "back to it (a member receives its own messages), mcast waits as under flow "
+          "control for a dispatch to deliver them, up to retry_timeout, then raises "
+          "TryAgainError. A message larger than the byte window is sent once nothing else "
+          "is outstanding.");
   bind_handle_methods(cls, "cpg", handle_of);
-  cls.def_property(
-         "on_deliver", [](PyCpg& self) { return DeliverCallback(callback_or_none(self.deliver)); },
-         [](PyCpg& self, const DeliverCallback& fn) {
-           set_callback(self, self.deliver, fn, "on_deliver");
-         },
-         "fn(group, nodeid, pid, message: bytes): a message multicast to a joined group.")
-      .def_property(
-          "on_confchg", [](PyCpg& self) { return ConfchgCallback(callback_or_none(self.confchg)); },
-          [](PyCpg& self, const ConfchgCallback& fn) {
-            set_callback(self, self.confchg, fn, "on_confchg");
-          },
-          "fn(group, members, left, joined): a joined group's membership changed; each list "
-          "holds Address(nodeid, pid, reason).")
-      .def_property(
-          "on_totem_confchg",
-          [](PyCpg& self) { return TotemConfchgCallback(callback_or_none(self.totem_confchg)); },
-          [](PyCpg& self, const TotemConfchgCallback& fn) {
-            set_callback(self, self.totem_confchg, fn, "on_totem_confchg");
-          },
-          "fn(ring_id, members: list[int]): the totem ring (the cluster's nodes) changed.")
-      .def(
+  def_callback<DeliverCallback>(
+      cls, "on_deliver", &PyCpg::deliver, handle_of,
+      "fn(group, nodeid, pid, message: bytes): a message multicast to a joined group.");
+  def_callback<ConfchgCallback>(cls, "on_confchg", &PyCpg::confchg, handle_of,
+                                "fn(group, members, left, joined): a joined group's membership "
+                                "changed; each list holds Address(nodeid, pid, reason).");
+  def_callback<TotemConfchgCallback>(
+      cls, "on_totem_confchg", &PyCpg::totem_confchg, handle_of,
+      "fn(ring_id, members: list[int]): the totem ring (the cluster's nodes) changed.");
+  cls      .def(
           "join",
           [](PyCpg& self, const GroupName& group) {
             CpgName name = group_from_python(group, "cpg_join");
@@ -302,11 +270,21 @@ void bind_cpg(py::module_& m) {
             auto members = without_gil([&] { return self.cpg.membership_get(name); });
             return py::typing::List<PyAddress>(addresses_to_python(members));
           },
-          py::arg("group"), "The members of a group this handle joined (cpg_membership_get).")
+          py::arg("group"),
+          "The members of a group, joined by this handle or not (cpg_membership_get).")
       .def_property_readonly(
-          "local_nodeid",
-          [](PyCpg& self) { return without_gil([&] { return self.cpg.local_get(); }); },
-          "This node's id (cpg_local_get).")
+          "local_nodeid", [](PyCpg& self) { return self.cpg.local_get(); },
+          "This node's id (cpg_local_get, asked once when the handle connects: it cannot "
+          "change while the daemon runs).")
+      .def_property_readonly(
+          "send_window_messages",
+          [](PyCpg& self) { return self.cpg.options().send_window_messages; },
+          "How many of this handle's messages may be on their way back to it before mcast "
+          "waits (see the constructor).")
+      .def_property_readonly(
+          "send_window_bytes", [](PyCpg& self) { return self.cpg.options().send_window_bytes; },
+          "How many bytes of this handle's messages may be on their way back to it before "
+          "mcast waits (see the constructor).")
       .def_property_readonly(
           "max_atomic_msgsize",
           [](PyCpg& self) {
@@ -319,9 +297,10 @@ void bind_cpg(py::module_& m) {
             return without_gil([&] { return self.cpg.flow_control_state_get(); }) ==
                    CPG_FLOW_CONTROL_ENABLED;
           },
-          "Whether corosync asks senders to pause (cpg_flow_control_state_get). corosync 3's "
-          "libcpg always answers disabled: back-pressure shows as CS_ERR_TRY_AGAIN, which "
-          "mcast retries for up to retry_timeout seconds and then raises TryAgainError.")
+          "True while this handle's send window is full (see the constructor): mcast then "
+          "waits for a dispatch to deliver this handle's own messages back to it. Also true "
+          "if corosync itself asks senders to pause (cpg_flow_control_state_get; corosync "
+          "3's libcpg always answers disabled).")
       .def(
           "groups",
           [](PyCpg& self, const std::optional<GroupName>& group) {

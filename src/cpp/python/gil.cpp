@@ -5,7 +5,6 @@
 
 namespace corosync::python {
 
-namespace {
 bool interpreter_finalizing() noexcept {
 #if PY_VERSION_HEX >= 0x030D0000
   return Py_IsFinalizing() != 0;
@@ -13,7 +12,6 @@ bool interpreter_finalizing() noexcept {
   return _Py_IsFinalizing() != 0;  // reads an atomic: safe without the GIL
 #endif
 }
-}  // namespace
 
 void park_forever() noexcept {
   for (;;) std::this_thread::sleep_for(std::chrono::hours(1));

@@ -26,6 +26,8 @@ namespace corosync::python {
 
 namespace py = pybind11;
 
+// Whether the interpreter is finalizing; safe without the GIL.
+bool interpreter_finalizing() noexcept;
 [[noreturn]] void park_forever() noexcept;
 // Blocks the calling thread for good if the interpreter is finalizing. Called without the GIL.
 void park_if_finalizing() noexcept;

@@ -3,6 +3,7 @@
 #pragma once
 
 #include "gil.hpp"
+#include "service_binding.hpp"
 
 #include <corosync_cxx/handle.hpp>
 
@@ -35,11 +36,11 @@ void bind_handle_methods(py::class_<Owner, Extra...>& cls, const std::string& se
       "An exception raised by a callback propagates after that callback; later events "
       "stay queued. Calling dispatch from one of this handle's callbacks raises "
       "RuntimeError.";
-  // Closing also lets go of the Python callbacks (Owner::drop_callbacks): none can run any
-  // more, and cycles through them need not wait for the garbage collector.
+  // Closing also lets go of the Python callbacks: none can run any more, and cycles
+  // through them need not wait for the garbage collector.
   auto close = [handle_of](Owner& self) {
     without_gil([&] { handle_of(self).close(); });
-    self.drop_callbacks();
+    drop_callbacks(self);
   };
   cls.def("close", close, close_doc.c_str())
       .def_property_readonly(

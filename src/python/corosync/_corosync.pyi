@@ -75,6 +75,8 @@ class CPG:
         | None = None,
         deliver_initial_totem_conf: bool = False,
         retry_timeout: typing.SupportsFloat | typing.SupportsIndex = 3.0,
+        send_window_messages: typing.SupportsInt | typing.SupportsIndex = 8192,
+        send_window_bytes: typing.SupportsInt | typing.SupportsIndex = 33554432,
     ) -> None:
         """
         Connect to the local corosync's CPG service (cpg_model_initialize).
@@ -86,6 +88,13 @@ class CPG:
         events of different groups, and ring changes, have no order among them; within a group they
         keep corosync's total order. Calls answered with CS_ERR_TRY_AGAIN are retried for up to
         retry_timeout seconds (0 disables retrying), then raise TryAgainError.
+
+        The send window bounds what this handle queues in corosync, which keeps a client's
+        undispatched events without limit: once send_window_messages of this handle's messages, or
+        send_window_bytes of them, were sent and not yet delivered back to it (a member receives its
+        own messages), mcast waits as under flow control for a dispatch to deliver them, up to
+        retry_timeout, then raises TryAgainError. A message larger than the byte window is sent once
+        nothing else is outstanding.
         """
     def close(self) -> None:
         """
@@ -142,7 +151,7 @@ class CPG:
         """
     def membership(self, group: str | bytes) -> list[corosync.cpg.Address]:
         """
-        The members of a group this handle joined (cpg_membership_get).
+        The members of a group, joined by this handle or not (cpg_membership_get).
         """
     @property
     def closed(self) -> bool:
@@ -152,14 +161,15 @@ class CPG:
     @property
     def flow_control_enabled(self) -> bool:
         """
-        Whether corosync asks senders to pause (cpg_flow_control_state_get). corosync 3's libcpg
-        always answers disabled: back-pressure shows as CS_ERR_TRY_AGAIN, which mcast retries for up
-        to retry_timeout seconds and then raises TryAgainError.
+        True while this handle's send window is full (see the constructor): mcast then waits for a
+        dispatch to deliver this handle's own messages back to it. Also true if corosync itself asks
+        senders to pause (cpg_flow_control_state_get; corosync 3's libcpg always answers disabled).
         """
     @property
     def local_nodeid(self) -> int:
         """
-        This node's id (cpg_local_get).
+        This node's id (cpg_local_get, asked once when the handle connects: it cannot change while
+        the daemon runs).
         """
     @property
     def max_atomic_msgsize(self) -> int:
@@ -219,3 +229,15 @@ class CPG:
     def on_totem_confchg(
         self, arg1: collections.abc.Callable[[corosync.types.RingId, list[int]], None] | None
     ) -> None: ...
+    @property
+    def send_window_bytes(self) -> int:
+        """
+        How many bytes of this handle's messages may be on their way back to it before mcast waits
+        (see the constructor).
+        """
+    @property
+    def send_window_messages(self) -> int:
+        """
+        How many of this handle's messages may be on their way back to it before mcast waits (see
+        the constructor).
+        """

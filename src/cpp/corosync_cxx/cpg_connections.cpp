@@ -1,0 +1,93 @@
+#include "corosync_cxx/cpg_connections.hpp"
+
+#include <sys/epoll.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <system_error>
+
+namespace corosync {
+
+CpgGroups::CpgGroups(SendWindow w) : pid(getpid()), window(w) {
+  epoll_fd = epoll_create1(EPOLL_CLOEXEC);
+  if (epoll_fd < 0) throw std::system_error(errno, std::generic_category(), "epoll_create1");
+}
+
+CpgGroups::~CpgGroups() { ::close(epoll_fd); }
+
+void CpgGroups::add(const std::shared_ptr<CpgConnection>& c) {
+  epoll_event ev{};
+  ev.events = EPOLLIN;
+  if (epoll_ctl(epoll_fd, EPOLL_CTL_ADD, c->fd, &ev) != 0)
+    throw std::system_error(errno, std::generic_category(), "epoll_ctl");
+  if (c->control) {
+    control = c;
+    return;
+  }
+  std::lock_guard<std::mutex> lock(mutex);
+  connections.push_back(c);
+}
+
+void CpgGroups::detach(CpgConnection& c) noexcept {
+  if (!c.finalized) epoll_ctl(epoll_fd, EPOLL_CTL_DEL, c.fd, nullptr);
+}
+
+void CpgGroups::remove(CpgConnection& c) {
+  std::lock_guard<std::mutex> lock(mutex);
+  sub_unconfirmed(c, c.unconfirmed_messages, c.unconfirmed_bytes);
+  auto found = std::find_if(connections.begin(), connections.end(),
+                            [&](const auto& p) { return p.get() == &c; });
+  if (found != connections.end()) connections.erase(found);
+}
+
+std::vector<std::shared_ptr<CpgConnection>> CpgGroups::all() const {
+  std::lock_guard<std::mutex> lock(mutex);
+  std::vector<std::shared_ptr<CpgConnection>> out;
+  out.reserve(connections.size() + 1);
+  out.push_back(control);
+  out.insert(out.end(), connections.begin(), connections.end());
+  return out;
+}
+
+bool CpgGroups::window_full() const {
+  std::lock_guard<std::mutex> lock(mutex);
+  return unconfirmed_messages >= window.messages ||
+         (unconfirmed_messages > 0 && unconfirmed_bytes >= window.bytes);
+}
+
+void CpgGroups::unreserve(CpgConnection& c, uint64_t bytes) {
+  std::lock_guard<std::mutex> lock(mutex);
+  sub_unconfirmed(c, 1, bytes);
+}
+
+void CpgGroups::confirm(CpgConnection& c, uint64_t bytes) {
+  std::lock_guard<std::mutex> lock(mutex);
+  sub_unconfirmed(c, 1, bytes);
+}
+
+void CpgGroups::wake_senders() {
+  std::lock_guard<std::mutex> lock(mutex);
+  window_opened.notify_all();
+}
+
+void CpgGroups::add_unconfirmed(CpgConnection& c, uint64_t messages, uint64_t bytes) {
+  c.unconfirmed_messages += messages;
+  c.unconfirmed_bytes += bytes;
+  unconfirmed_messages += messages;
+  unconfirmed_bytes += bytes;
+}
+
+void CpgGroups::sub_unconfirmed(CpgConnection& c, uint64_t messages, uint64_t bytes) {
+  // Clamped to what this connection counted: a message sent before a failed send's
+  // reservation was taken back must not drive the totals below zero.
+  messages = std::min(messages, c.unconfirmed_messages);
+  bytes = std::min(bytes, c.unconfirmed_bytes);
+  c.unconfirmed_messages -= messages;
+  c.unconfirmed_bytes -= bytes;
+  unconfirmed_messages -= messages;
+  unconfirmed_bytes -= bytes;
+  if (messages) window_opened.notify_all();
+}
+
+}  // namespace corosync

@@ -1,0 +1,125 @@
+// CPG's connections. corosync lets one connection join one group, once (corosync 3.1.7 and
+// later, exec/cpg.c: a connection's group and pid are never reset after a leave, and a join
+// by the same pid to that group answers EXIST while that connection exists). So a Cpg keeps
+// a control connection (queries, totem changes) and opens a connection per join, finalized
+// once its leave confchg has been dispatched; one epoll fd covers them all.
+//
+// It also keeps the send window: corosync queues a client's events without limit, so a
+// sender that never dispatches would grow the daemon without bound. A member always receives
+// its own messages, so the messages sent and not yet delivered back measure what this
+// handle has queued in the daemon.
+#pragma once
+
+#include "corosync_cxx/handle.hpp"
+#include "corosync_cxx/netns.hpp"
+
+#include <corosync/cpg.h>
+#include <sys/types.h>
+
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+namespace corosync {
+
+class CpgListener;
+
+enum class GroupState { Joining, Joined, Leaving };
+
+struct CpgGroups;
+
+struct CpgConnection : Connection {
+  CpgConnection(CpgGroups* g, bool control) : groups(g), control(control) {}
+  CpgGroups* groups;
+  // The control connection joins nothing: it answers queries and reports totem changes.
+  const bool control;
+  // Guarded by the handle's mutex (the dispatch mutex): set by the confchg that reports
+  // this connection's own leave; the dispatch loop drops the connection once that C
+  // dispatch call has returned, never earlier.
+  bool retired = false;
+  // The rest is guarded by CpgGroups::mutex.
+  bool totem_seen = false;
+  GroupState state = GroupState::Joining;
+  std::string group;
+  uint64_t unconfirmed_messages = 0;
+  uint64_t unconfirmed_bytes = 0;
+};
+
+struct SendWindow {
+  uint64_t messages;
+  uint64_t bytes;
+};
+
+struct CpgGroups {
+  explicit CpgGroups(SendWindow window);
+  ~CpgGroups();
+  CpgGroups(const CpgGroups&) = delete;
+  CpgGroups& operator=(const CpgGroups&) = delete;
+
+  // Adds a new connection to the epoll set (and, unless it is the control connection, to
+  // `connections`); the handle's mutex is held.
+  void add(const std::shared_ptr<CpgConnection>& c);
+  // Takes a connection's fd out of the epoll set, before it is finalized: a forked child
+  // holding a copy of the fd would keep it there.
+  void detach(CpgConnection& c) noexcept;
+  // Drops a connection (finalized by the caller); the handle's mutex is held.
+  void remove(CpgConnection& c);
+  // The connections the dispatch loop visits, control first; the handle's mutex is held.
+  std::vector<std::shared_ptr<CpgConnection>> all() const;
+
+  // The send window, all under `mutex`.
+  bool window_full() const;
+  // Counts a message of `bytes` about to be sent on `c`, waiting while the window is full
+  // until `deadline`; false if it stayed full or `open` turned false.
+  template <class Clock, class Open>
+  bool reserve(CpgConnection& c, uint64_t bytes, std::chrono::time_point<Clock> deadline,
+               Open&& open) {
+    std::unique_lock<std::mutex> lock(mutex);
+    auto fits = [&] {
+      return !open() || unconfirmed_messages == 0 ||
+             (unconfirmed_messages < window.messages && unconfirmed_bytes + bytes <= window.bytes);
+    };
+    if (!window_opened.wait_until(lock, deadline, fits) || !open()) return false;
+    add_unconfirmed(c, 1, bytes);
+    return true;
+  }
+  // Takes back a reservation whose send failed.
+  void unreserve(CpgConnection& c, uint64_t bytes);
+  // One of this process's messages came back on `c`.
+  void confirm(CpgConnection& c, uint64_t bytes);
+  // Wakes senders waiting for the window (close()).
+  void wake_senders();
+
+  CpgListener* listener = nullptr;
+  uint32_t local_nodeid = 0;
+  const pid_t pid;
+  // Where the first connection was opened; later ones (one per group) open there too.
+  NetnsPin netns;
+  cpg_model_v1_data_t model{};
+  bool deliver_initial_totem_conf = false;
+  bool initial_totem_conf_reported = false;
+  const SendWindow window;
+  int epoll_fd = -1;
+  // Guards the group connections' states and the send window; never held while a callback
+  // runs, so that mcast and join need not wait for a dispatch in another thread.
+  mutable std::mutex mutex;
+  std::condition_variable window_opened;
+  uint64_t unconfirmed_messages = 0;
+  uint64_t unconfirmed_bytes = 0;
+  // The group connections, in the order joined (guarded by `mutex`; changed only with the
+  // handle's mutex held too).
+  std::vector<std::shared_ptr<CpgConnection>> connections;
+  std::shared_ptr<CpgConnection> control;
+  // Round robin, so that one busy connection cannot starve the others (handle's mutex).
+  size_t next_to_dispatch = 0;
+
+ private:
+  void add_unconfirmed(CpgConnection& c, uint64_t messages, uint64_t bytes);
+  void sub_unconfirmed(CpgConnection& c, uint64_t messages, uint64_t bytes);
+};
+
+}  // namespace corosync

@@ -1,0 +1,357 @@
+"""CPG defects found by review and AddressSanitizer, each against a real one-node cluster:
+rejoining from the confchg of one's own leave, ONE dispatch that ran no callback, a sender
+that never dispatches, a handle inherited by a forked child, and errno failures."""
+
+from __future__ import annotations
+
+import ctypes
+import errno
+import gc
+import os
+import select
+import signal
+import subprocess
+import threading
+import time
+import weakref
+
+import pytest
+from conftest import CpgFactory
+from cpg_events import Recorder, pump
+
+import corosync
+from corosync import DispatchFlags
+from corosync.cpg import Address, Reason
+from corosync.testing import Node
+
+
+def joined(open_cpg: CpgFactory, group: str, **kwargs: object) -> tuple[corosync.CPG, Recorder]:
+    recorder = Recorder()
+    cpg = recorder.attach(open_cpg(**kwargs))
+    cpg.join(group)
+    pump([cpg], lambda: bool(recorder.confchgs()))
+    return cpg, recorder
+
+
+def own_leave(left: list[Address]) -> bool:
+    return any(a.pid == os.getpid() and a.reason == Reason.LEAVE for a in left)
+
+
+class TestRejoin:
+    def test_rejoining_from_the_confchg_of_ones_own_leave_works(
+        self, open_cpg: CpgFactory, group: str
+    ) -> None:
+        cpg, recorder = joined(open_cpg, group)
+        rejoined: list[bool] = []
+
+        def on_confchg(
+            g: str | bytes, members: list[Address], left: list[Address], joined: list[Address]
+        ) -> None:
+            recorder.on_confchg(g, members, left, joined)
+            if own_leave(left) and not rejoined:
+                cpg.join(group)  # the natural pattern: leave, then come back at once
+                rejoined.append(True)
+
+        cpg.on_confchg = on_confchg
+        cpg.leave(group)
+        pump([cpg], lambda: len(recorder.confchgs(group)) == 3, what="leave, then rejoin")
+        assert rejoined == [True]
+        last = recorder.confchgs(group)[-1]
+        assert [(a.pid, a.reason) for a in last.joined] == [(os.getpid(), Reason.JOIN)]
+        cpg.mcast(b"back")
+        pump([cpg], lambda: recorder.messages(group) == [b"back"])
+        assert [a.pid for a in cpg.membership(group)] == [os.getpid()]
+
+    def test_rejoining_and_leaving_in_a_loop_from_callbacks(
+        self, open_cpg: CpgFactory, group: str
+    ) -> None:
+        cpg, recorder = joined(open_cpg, group)
+        rounds: list[int] = []
+
+        def on_confchg(
+            g: str | bytes, members: list[Address], left: list[Address], joined: list[Address]
+        ) -> None:
+            recorder.on_confchg(g, members, left, joined)
+            if own_leave(left) and len(rounds) < 5:
+                rounds.append(1)
+                cpg.join(group)
+            elif any(a.pid == os.getpid() for a in joined) and len(rounds) < 5:
+                cpg.leave(group)
+
+        cpg.on_confchg = on_confchg
+        cpg.leave(group)
+        pump([cpg], lambda: len(rounds) == 5 and len(recorder.confchgs(group)) == 11)
+        assert [a.pid for a in cpg.membership(group)] == [os.getpid()]
+
+
+class TestDispatchOne:
+    def test_one_runs_a_callback_even_for_a_fragmented_message(
+        self, open_cpg: CpgFactory, group: str
+    ) -> None:
+        cpg, recorder = joined(open_cpg, group)
+        cpg.mcast(b"x" * (3 << 20))  # about four fragments
+        cpg.dispatch(DispatchFlags.ONE)
+        assert recorder.messages() == [b"x" * (3 << 20)]
+
+    def test_one_nonblocking_never_runs_two_callbacks(
+        self, open_cpg: CpgFactory, group: str
+    ) -> None:
+        cpg, recorder = joined(open_cpg, group)
+        cpg.mcast(b"x" * (3 << 20))
+        cpg.mcast(b"small")
+        seen: list[int] = []
+        while len(recorder.messages()) < 2:
+            before = len(recorder.events)
+            select.select([cpg], [], [], 10)
+            cpg.dispatch(DispatchFlags.ONE_NONBLOCKING)
+            seen.append(len(recorder.events) - before)
+        assert max(seen) == 1
+        assert recorder.messages() == [b"x" * (3 << 20), b"small"]
+
+
+def daemon_rss_kib(pid: int) -> int:
+    with open(f"/proc/{pid}/status") as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    raise AssertionError("no VmRSS")
+
+
+class TestSendWindow:
+    def test_a_sender_that_never_dispatches_cannot_grow_the_daemon(
+        self, corosync_node: Node, open_cpg: CpgFactory, group: str
+    ) -> None:
+        assert corosync_node.pid is not None
+        cpg, recorder = joined(open_cpg, group, retry_timeout=0.5)
+        payload = b"p" * 65536
+        before = daemon_rss_kib(corosync_node.pid)
+        sent = 0
+        with pytest.raises(corosync.TryAgainError) as info:
+            for _ in range(4000):  # 250 MiB: far more than the window lets through
+                cpg.mcast(payload)
+                sent += 1
+        assert info.value.function == "cpg_mcast_joined"
+        assert cpg.flow_control_enabled
+        grown_mib = (daemon_rss_kib(corosync_node.pid) - before) / 1024
+        assert sent * len(payload) <= cpg.send_window_bytes
+        assert grown_mib < 2 * cpg.send_window_bytes / (1 << 20) + 16
+        # Every accepted message arrives once the sender dispatches, and the window opens.
+        pump([cpg], lambda: len(recorder.messages()) == sent, timeout=60)
+        assert not cpg.flow_control_enabled
+        cpg.mcast(b"after")
+        pump([cpg], lambda: len(recorder.messages()) == sent + 1)
+
+    def test_the_message_window_holds_small_messages_too(
+        self, open_cpg: CpgFactory, group: str
+    ) -> None:
+        cpg, recorder = joined(open_cpg, group, retry_timeout=0, send_window_messages=10)
+        for i in range(10):
+            cpg.mcast(b"%d" % i)
+        with pytest.raises(corosync.TryAgainError):
+            cpg.mcast(b"one too many")
+        pump([cpg], lambda: len(recorder.messages()) == 10)
+        cpg.mcast(b"10")
+        pump([cpg], lambda: len(recorder.messages()) == 11)
+        assert recorder.messages() == [b"%d" % i for i in range(11)]
+
+    def test_a_message_larger_than_the_byte_window_goes_when_nothing_is_outstanding(
+        self, open_cpg: CpgFactory, group: str
+    ) -> None:
+        cpg, recorder = joined(open_cpg, group, retry_timeout=0, send_window_bytes=1024)
+        cpg.mcast(b"b" * 4096)
+        with pytest.raises(corosync.TryAgainError):
+            cpg.mcast(b"c")
+        pump([cpg], lambda: len(recorder.messages()) == 1)
+        cpg.mcast(b"c")
+        pump([cpg], lambda: len(recorder.messages()) == 2)
+
+    def test_a_sender_waits_for_another_thread_to_dispatch(
+        self, open_cpg: CpgFactory, group: str
+    ) -> None:
+        cpg, recorder = joined(open_cpg, group, send_window_messages=4)
+        count = 200
+        dispatcher = threading.Thread(
+            target=lambda: pump([cpg], lambda: len(recorder.messages()) == count, timeout=60)
+        )
+        dispatcher.start()
+        for i in range(count):
+            cpg.mcast(b"%d" % i)
+        dispatcher.join()
+        assert recorder.messages() == [b"%d" % i for i in range(count)]
+
+    @pytest.mark.parametrize(
+        ("option", "value"),
+        [("send_window_messages", 0), ("send_window_bytes", 0), ("send_window_messages", -1)],
+    )
+    def test_a_window_below_one_raises_value_error(
+        self, open_cpg: CpgFactory, option: str, value: int
+    ) -> None:
+        with pytest.raises(ValueError, match=option):
+            open_cpg(**{option: value})
+
+    def test_close_wakes_a_sender_waiting_for_the_window(
+        self, open_cpg: CpgFactory, group: str
+    ) -> None:
+        cpg, _ = joined(open_cpg, group, send_window_messages=1, retry_timeout=600)
+        cpg.mcast(b"fills the window")
+        outcome: list[BaseException] = []
+
+        def send() -> None:
+            try:
+                cpg.mcast(b"waits")
+            except BaseException as e:
+                outcome.append(e)
+
+        sender = threading.Thread(target=send)
+        sender.start()
+        while cpg.flow_control_enabled is False:  # the sender is waiting for the window
+            time.sleep(0.01)
+        cpg.close()
+        sender.join(30)
+        assert not sender.is_alive()
+        assert len(outcome) == 1 and isinstance(outcome[0], corosync.ClosedError)
+
+
+def stopped(pid: int) -> bool:
+    with open(f"/proc/{pid}/stat") as stat:
+        return stat.read().rsplit(")", 1)[1].split()[0] == "T"
+
+
+class TestFinalizeWithoutTheGil:
+    def test_collecting_a_handle_of_a_stalled_daemon_does_not_stop_other_threads(
+        self, corosync_node: Node, open_cpg: CpgFactory, group: str
+    ) -> None:
+        cpg = corosync_node.connect(corosync.CPG)
+        cpg.join(group)
+        ref = weakref.ref(cpg)
+        holder = [cpg]
+        del cpg
+        with stopped_daemon_ctx(corosync_node) as pid:
+            finished = threading.Event()
+
+            def collect() -> None:
+                holder.clear()  # the last reference: finalizes while the daemon is stopped
+                finished.set()
+
+            thread = threading.Thread(target=collect)
+            thread.start()
+            # This thread runs Python for a second while the other one is stuck in
+            # cpg_finalize; were the GIL held there, nothing here would run until the
+            # watchdog continued the daemon.
+            ran_while_stalled = 0
+            for _ in range(100):
+                time.sleep(0.01)
+                if stopped(pid) and not finished.is_set():
+                    ran_while_stalled += 1
+            assert ran_while_stalled > 50
+        thread.join(30)
+        assert finished.is_set() and ref() is None
+
+
+def stopped_daemon_ctx(node: Node) -> _StoppedDaemon:
+    return _StoppedDaemon(node)
+
+
+class _StoppedDaemon:
+    def __init__(self, node: Node) -> None:
+        self.node = node
+        self.watchdog: subprocess.Popen[bytes] | None = None
+
+    def __enter__(self) -> int:
+        pid = self.node.pid
+        assert pid is not None
+        self.pid = pid
+        self.watchdog = subprocess.Popen(["sh", "-c", f"sleep 20; kill -CONT {pid}"])
+        os.kill(pid, signal.SIGSTOP)
+        return pid
+
+    def __exit__(self, *exc: object) -> None:
+        os.kill(self.pid, signal.SIGCONT)
+        assert self.watchdog is not None
+        self.watchdog.kill()
+        self.watchdog.wait()
+
+
+class TestFork:
+    @pytest.mark.parametrize("how", ["close", "collect", "use"])
+    def test_a_forked_child_leaves_the_parents_connections_alone(
+        self, corosync_node: Node, group: str, how: str
+    ) -> None:
+        recorder = Recorder()
+        cpg = recorder.attach(corosync_node.connect(corosync.CPG))
+        cpg.join(group)
+        pump([cpg], lambda: bool(recorder.confchgs()))
+        recorder.events.clear()
+        child = os.fork()
+        if child == 0:  # the child: exits with 0 only if the inherited handle behaved
+            code = 1
+            try:
+                if how == "close":
+                    cpg.close()
+                    code = 0
+                elif how == "collect":
+                    ref = weakref.ref(cpg)
+                    del cpg
+                    gc.collect()
+                    code = 0 if ref() is None else 2
+                else:
+                    assert cpg.closed
+                    try:
+                        cpg.mcast(b"from the child")
+                    except corosync.ClosedError as e:
+                        code = 0 if "fork" in str(e) else 3
+            finally:
+                os._exit(code)
+        _, status = os.waitpid(child, 0)
+        assert os.waitstatus_to_exitcode(status) == 0
+        # The parent's handle still works: same membership, messages still flow.
+        assert [a.pid for a in cpg.membership(group)] == [os.getpid()]
+        cpg.mcast(b"parent")
+        pump([cpg], lambda: recorder.messages() == [b"parent"])
+        cpg.close()
+
+
+def drop_cap_sys_admin_in_this_thread() -> None:
+    """Clears CAP_SYS_ADMIN from the calling thread's effective set (capabilities are per
+    thread), so that setns(2) fails with EPERM in it."""
+    libc = ctypes.CDLL(None, use_errno=True)
+
+    class Header(ctypes.Structure):
+        _fields_ = [("version", ctypes.c_uint32), ("pid", ctypes.c_int)]
+
+    class Data(ctypes.Structure):
+        _fields_ = [(name, ctypes.c_uint32) for name in ("effective", "permitted", "inheritable")]
+
+    header, data = Header(0x20080522, 0), (Data * 2)()  # _LINUX_CAPABILITY_VERSION_3
+    assert libc.capget(ctypes.byref(header), data) == 0, os.strerror(ctypes.get_errno())
+    data[0].effective &= ~(1 << 21)  # CAP_SYS_ADMIN
+    assert libc.capset(ctypes.byref(header), data) == 0, os.strerror(ctypes.get_errno())
+
+
+class TestOsErrors:
+    def test_a_failed_setns_raises_os_error_with_its_errno(
+        self, corosync_node: Node, group: str
+    ) -> None:
+        # The handle lives in the node's network namespace; joining from a thread elsewhere
+        # opens the group's connection back there with setns, which this thread may not.
+        cpg = corosync_node.connect(corosync.CPG)
+        outcome: list[BaseException] = []
+
+        def join() -> None:
+            drop_cap_sys_admin_in_this_thread()
+            try:
+                cpg.join(group)
+            except BaseException as e:
+                outcome.append(e)
+
+        try:
+            thread = threading.Thread(target=join)
+            thread.start()
+            thread.join(30)
+            assert len(outcome) == 1
+            assert isinstance(outcome[0], PermissionError)  # OSError chooses it for EPERM
+            assert not isinstance(outcome[0], corosync.CorosyncError)
+            assert outcome[0].errno == errno.EPERM
+            assert "setns" in str(outcome[0])
+        finally:
+            cpg.close()
