@@ -16,7 +16,7 @@ leaves the group and exits; so do Ctrl-C and SIGTERM. Exit status 1 if corosync 
 Wire format: each message is a JSON object ``{"chat":1,"type":"say"|"hello","nick":...,
 "text":...}``. A member announces its nick ("hello") when it joins and whenever someone else
 joins, so newcomers learn every nick. Anything else multicast to the group (for instance by
-``python -m corosync cpg send``) is printed as ``[nodeid/pid] text``.
+another cluster tool) is printed as ``[nodeid/pid] text``.
 
 A single thread waits with ``select`` on standard input and the CPG handle's ``fileno()``.
 """
@@ -37,7 +37,8 @@ import corosync
 from corosync.cpg import Address, Reason
 
 #: How corosync's reasons read in join and leave notices.
-REASONS = {
+# By number: a reason newer than this binding arrives as a plain int.
+REASONS: dict[int, str] = {
     Reason.UNDEFINED: "undefined",
     Reason.JOIN: "joined",
     Reason.LEAVE: "left",
@@ -101,14 +102,19 @@ class Chat:
                     f" ({len(members)} member(s))"
                 )
             else:
-                extra = "" if a.reason == Reason.JOIN else f": {REASONS[a.reason]}"
+                extra = (
+                    ""
+                    if a.reason == Reason.JOIN
+                    else f": {REASONS.get(a.reason, f'reason {a.reason}')}"
+                )
                 say(f"*** {self.who(a.nodeid, a.pid)} joined {self.group}{extra}")
         for a in left:
             if (a.nodeid, a.pid) == self.me:
                 self.left = True
                 say(f"*** you left {self.group}")
                 continue
-            say(f"*** {self.who(a.nodeid, a.pid)} left {self.group}: {REASONS[a.reason]}")
+            why = REASONS.get(a.reason, f"reason {a.reason}")
+            say(f"*** {self.who(a.nodeid, a.pid)} left {self.group}: {why}")
             self.nicks.pop((a.nodeid, a.pid), None)
         # Our own join announces us; someone else's makes us introduce ourselves to them.
         if introduce and self.joined and not self.left:

@@ -39,7 +39,8 @@ from typing import Any
 import corosync
 from corosync.cpg import Address, Reason
 
-REASONS = {
+# By number: a reason newer than this binding arrives as a plain int.
+REASONS: dict[int, str] = {
     Reason.UNDEFINED: "undefined",
     Reason.JOIN: "joined",
     Reason.LEAVE: "left",
@@ -119,12 +120,20 @@ class Monitor:
         left: list[Address],
         joined: list[Address],
     ) -> None:
-        changes = [f"joined {a.nodeid}/{a.pid} ({REASONS[a.reason]})" for a in joined]
-        changes += [f"left {a.nodeid}/{a.pid} ({REASONS[a.reason]})" for a in left]
+        changes = [
+            f"joined {a.nodeid}/{a.pid} ({REASONS.get(a.reason, f'reason {a.reason}')})"
+            for a in joined
+        ]
+        changes += [
+            f"left {a.nodeid}/{a.pid} ({REASONS.get(a.reason, f'reason {a.reason}')})" for a in left
+        ]
         text = f"{name(group)}: {'; '.join(changes)}; members {addresses(members)}"
 
         def rows(lst: list[Address]) -> list[dict[str, Any]]:
-            return [{"nodeid": a.nodeid, "pid": a.pid, "reason": a.reason.name} for a in lst]
+            return [
+                {"nodeid": a.nodeid, "pid": a.pid, "reason": getattr(a.reason, "name", a.reason)}
+                for a in lst
+            ]
 
         self.emit(
             "confchg",

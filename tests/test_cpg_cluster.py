@@ -262,7 +262,7 @@ def test_a_partition_reports_nodedown_and_healing_reports_nodeup(
 
     healthy_cluster.heal()
 
-    def last_joined(nodeid: int) -> set[tuple[int, Reason]]:
+    def last_joined(nodeid: int) -> set[tuple[int, Reason | int]]:
         changes = handles[nodeid][1].confchgs(group)
         return {(a.nodeid, a.reason) for a in changes[-1].joined} if changes else set()
 

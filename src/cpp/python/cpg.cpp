@@ -10,6 +10,8 @@
 #include <pybind11/native_enum.h>
 #include <pybind11/stl.h>
 
+#include <unistd.h>
+
 #include <cmath>
 #include <memory>
 #include <optional>
@@ -54,17 +56,13 @@ CpgName group_from_python(const py::handle& group, const char* function) {
 }
 
 py::list addresses_to_python(const std::vector<CpgAddress>& list) {
-  py::object address = py::module_::import("corosync.cpg").attr("Address");
-  py::object reason = py::module_::import("corosync.cpg").attr("Reason");
+  const PackageTypes& types = package_types();
   py::list out;
   for (const CpgAddress& a : list) {
-    py::object r;
-    try {
-      r = reason(static_cast<int>(a.reason));
-    } catch (py::error_already_set&) {  // a reason newer than this binding: keep the number
-      r = py::int_(static_cast<int>(a.reason));
-    }
-    out.append(address(a.nodeid, a.pid, r));
+    size_t r = static_cast<size_t>(a.reason);
+    // A reason newer than this binding keeps its number.
+    py::object reason = r < types.reasons.size() ? types.reasons[r] : py::int_(r);
+    out.append(types.address(a.nodeid, a.pid, reason));
   }
   return out;
 }
@@ -116,8 +114,7 @@ class PyCpg : public CpgListener {
     with_gil([&] {
       py::object fn = totem_confchg;
       if (!fn || fn.is_none()) return;
-      py::object ring =
-          py::module_::import("corosync.types").attr("RingId")(ring_id.nodeid, ring_id.seq);
+      py::object ring = package_types().ring_id(ring_id.nodeid, ring_id.seq);
       call_python(fn, py::make_tuple(ring, py::cast(members)));
     });
   }
@@ -160,6 +157,7 @@ void bind_enums(py::module_& m) {
 
 void bind_cpg(py::module_& m) {
   bind_enums(m);
+  m.attr("CPG_MAX_NAME_LENGTH") = CPG_MAX_NAME_LENGTH;
   py::class_<PyCpg> cls(m, "CPG", gc_support<PyCpg>(),
                         "A closed process group connection (cpg_model_initialize, model V1).\n\n"
                         "Messages multicast to a group are delivered to every member in one "
@@ -204,6 +202,13 @@ void bind_cpg(py::module_& m) {
           "TryAgainError. A message larger than the byte window is sent once nothing else "
           "is outstanding.");
   bind_handle_methods(cls, "cpg", handle_of);
+  cls.def("__repr__", [](PyCpg& self) {
+    if (self.cpg.closed()) return std::string("<corosync.CPG closed>");
+    py::list groups;
+    for (const std::string& g : self.cpg.joined_groups()) groups.append(group_to_python(g));
+    return "<corosync.CPG node " + std::to_string(self.cpg.local_get()) + " pid " +
+           std::to_string(getpid()) + " groups " + py::repr(groups).cast<std::string>() + ">";
+  });
   def_callback<DeliverCallback>(
       cls, "on_deliver", &PyCpg::deliver, handle_of,
       "fn(group, nodeid, pid, message: bytes): a message multicast to a joined group.");
@@ -310,7 +315,7 @@ void bind_cpg(py::module_& m) {
               return self.cpg.iterate(name ? CPG_ITERATION_ONE_GROUP : CPG_ITERATION_ALL,
                                       name ? &*name : nullptr);
             });
-            py::object cls = py::module_::import("corosync.cpg").attr("GroupMember");
+            const py::object& cls = package_types().group_member;
             py::typing::List<PyGroupMember> out;
             for (const CpgGroupMember& g : members)
               out.append(cls(group_to_python(g.group), g.nodeid, g.pid));

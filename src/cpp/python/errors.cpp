@@ -1,7 +1,10 @@
 // The one translator from the core's exceptions to the Python classes of corosync.errors.
 #include "errors.hpp"
+#include "py_types.hpp"
 
 #include <corosync_cxx/error.hpp>
+
+#include <pybind11/native_enum.h>
 
 #include <cstring>
 #include <string>
@@ -28,9 +31,8 @@ std::string message_of(const Error& e) {
 }
 
 void raise(const Error& e, bool closed) {
-  py::module_ errors = py::module_::import("corosync.errors");
-  py::object cls = closed ? errors.attr("ClosedError")
-                          : errors.attr("error_class")(static_cast<int>(e.code()));
+  const PackageTypes& types = package_types();
+  py::object cls = closed ? types.closed_error : types.error_class(static_cast<int>(e.code()));
   py::object exc = cls(py::str(message_of(e)), py::arg("code") = static_cast<int>(e.code()),
                        py::arg("function") = e.function());
   PyErr_SetObject(cls.ptr(), exc.ptr());
@@ -38,8 +40,45 @@ void raise(const Error& e, bool closed) {
 
 }  // namespace
 
+void bind_cs_error(py::module_& m) {
+  // From corotypes.h, so that a corosync that adds a code is seen, not hand-copied.
+  py::native_enum<cs_error_t>(m, "CsError", "enum.IntEnum",
+                              "corosync's cs_error_t codes (CS_OK, CS_ERR_* in corotypes.h).")
+      .value("OK", CS_OK)
+      .value("LIBRARY", CS_ERR_LIBRARY)
+      .value("VERSION", CS_ERR_VERSION)
+      .value("INIT", CS_ERR_INIT)
+      .value("TIMEOUT", CS_ERR_TIMEOUT)
+      .value("TRY_AGAIN", CS_ERR_TRY_AGAIN)
+      .value("INVALID_PARAM", CS_ERR_INVALID_PARAM)
+      .value("NO_MEMORY", CS_ERR_NO_MEMORY)
+      .value("BAD_HANDLE", CS_ERR_BAD_HANDLE)
+      .value("BUSY", CS_ERR_BUSY)
+      .value("ACCESS", CS_ERR_ACCESS)
+      .value("NOT_EXIST", CS_ERR_NOT_EXIST)
+      .value("NAME_TOO_LONG", CS_ERR_NAME_TOO_LONG)
+      .value("EXIST", CS_ERR_EXIST)
+      .value("NO_SPACE", CS_ERR_NO_SPACE)
+      .value("INTERRUPT", CS_ERR_INTERRUPT)
+      .value("NAME_NOT_FOUND", CS_ERR_NAME_NOT_FOUND)
+      .value("NO_RESOURCES", CS_ERR_NO_RESOURCES)
+      .value("NOT_SUPPORTED", CS_ERR_NOT_SUPPORTED)
+      .value("BAD_OPERATION", CS_ERR_BAD_OPERATION)
+      .value("FAILED_OPERATION", CS_ERR_FAILED_OPERATION)
+      .value("MESSAGE_ERROR", CS_ERR_MESSAGE_ERROR)
+      .value("QUEUE_FULL", CS_ERR_QUEUE_FULL)
+      .value("QUEUE_NOT_AVAILABLE", CS_ERR_QUEUE_NOT_AVAILABLE)
+      .value("BAD_FLAGS", CS_ERR_BAD_FLAGS)
+      .value("TOO_BIG", CS_ERR_TOO_BIG)
+      .value("NO_SECTIONS", CS_ERR_NO_SECTIONS)
+      .value("CONTEXT_NOT_FOUND", CS_ERR_CONTEXT_NOT_FOUND)
+      .value("TOO_MANY_GROUPS", CS_ERR_TOO_MANY_GROUPS)
+      .value("SECURITY", CS_ERR_SECURITY)
+      .finalize();
+}
+
 void bind_errors(py::module_& m) {
-  (void)m;
+  bind_cs_error(m);
   py::register_exception_translator([](std::exception_ptr p) {
     try {
       if (p) std::rethrow_exception(p);

@@ -5,6 +5,8 @@
 #include <pybind11/pybind11.h>
 #include <pybind11/typing.h>
 
+#include <vector>
+
 namespace corosync::python {
 namespace py = pybind11;
 
@@ -26,8 +28,19 @@ COROSYNC_PY_TYPE(PyBuffer)
 
 using GroupName = py::typing::Union<py::str, py::bytes>;
 
-// The class object of a package-level Python type, imported once.
-py::object package_class(const char* module, const char* name);
+// The package's Python types that the binding creates, looked up once, on first use (the
+// package imports this module before its own modules exist, so not at module init), and
+// kept for the process's life: no import on the path of an event.
+struct PackageTypes {
+  py::object address;       // corosync.cpg.Address
+  py::object group_member;  // corosync.cpg.GroupMember
+  py::object ring_id;       // corosync.types.RingId
+  py::object reason;        // corosync.cpg.Reason
+  std::vector<py::object> reasons;  // Reason(i) for each of corosync's cpg_reason_t
+  py::object error_class;   // corosync.errors.error_class
+  py::object closed_error;  // corosync.errors.ClosedError
+};
+const PackageTypes& package_types();
 
 }  // namespace corosync::python
 

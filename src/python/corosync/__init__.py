@@ -1,13 +1,16 @@
 """Typed Python binding to the Corosync cluster engine.
 
-Services: :class:`CPG` (process groups). Every handle connects on construction, closes with
-``close()`` or ``with``, exposes ``fileno()`` for event loops and runs its callbacks inside
-``dispatch()``. Failures raise :class:`CorosyncError` subclasses (see :mod:`corosync.errors`).
+Services: :class:`CPG` (process groups), with its types :class:`Address`,
+:class:`GroupMember`, :class:`Guarantee` and :class:`Reason`. Every handle connects on
+construction, closes with ``close()`` or ``with``, exposes ``fileno()`` for event loops and
+runs its callbacks inside ``dispatch()``. Failures raise :class:`CorosyncError` subclasses
+(see :mod:`corosync.errors`).
 """
 
 from __future__ import annotations
 
 from corosync._corosync import CPG, DispatchFlags
+from corosync.cpg import Address, GroupMember, Guarantee, Reason
 from corosync.errors import (
     AccessError,
     BadFlagsError,
@@ -36,17 +39,22 @@ from corosync.errors import (
     QueueFullError,
     QueueNotAvailableError,
     SecurityError,
-    TimeoutError,
     TooBigError,
     TooManyGroupsError,
     TryAgainError,
     VersionError,
 )
+from corosync.errors import (
+    TimeoutError as TimeoutError,  # by name only: see __all__
+)
 from corosync.types import RingId
 
+# TimeoutError is importable by name (corosync.TimeoutError) but left out of __all__: a
+# star import would shadow the builtin TimeoutError, which it also derives from.
 __all__ = [
     "CPG",
     "AccessError",
+    "Address",
     "BadFlagsError",
     "BadHandleError",
     "BadOperationError",
@@ -58,6 +66,8 @@ __all__ = [
     "DispatchFlags",
     "ExistError",
     "FailedOperationError",
+    "GroupMember",
+    "Guarantee",
     "InitError",
     "InterruptError",
     "InvalidParamError",
@@ -73,9 +83,9 @@ __all__ = [
     "NotSupportedError",
     "QueueFullError",
     "QueueNotAvailableError",
+    "Reason",
     "RingId",
     "SecurityError",
-    "TimeoutError",
     "TooBigError",
     "TooManyGroupsError",
     "TryAgainError",

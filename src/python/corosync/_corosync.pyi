@@ -13,6 +13,42 @@ import typing_extensions
 import corosync.cpg
 import corosync.types
 
+class CsError(enum.IntEnum):
+    """
+    corosync's cs_error_t codes (CS_OK, CS_ERR_* in corotypes.h).
+    """
+
+    OK = 1
+    LIBRARY = 2
+    VERSION = 3
+    INIT = 4
+    TIMEOUT = 5
+    TRY_AGAIN = 6
+    INVALID_PARAM = 7
+    NO_MEMORY = 8
+    BAD_HANDLE = 9
+    BUSY = 10
+    ACCESS = 11
+    NOT_EXIST = 12
+    NAME_TOO_LONG = 13
+    EXIST = 14
+    NO_SPACE = 15
+    INTERRUPT = 16
+    NAME_NOT_FOUND = 17
+    NO_RESOURCES = 18
+    NOT_SUPPORTED = 19
+    BAD_OPERATION = 20
+    FAILED_OPERATION = 21
+    MESSAGE_ERROR = 22
+    QUEUE_FULL = 23
+    QUEUE_NOT_AVAILABLE = 24
+    BAD_FLAGS = 25
+    TOO_BIG = 26
+    NO_SECTIONS = 27
+    CONTEXT_NOT_FOUND = 28
+    TOO_MANY_GROUPS = 30
+    SECURITY = 100
+
 class DispatchFlags(enum.IntEnum):
     """
     How much dispatch() runs (corosync's CS_DISPATCH_*).
@@ -96,6 +132,7 @@ class CPG:
         retry_timeout, then raises TryAgainError. A message larger than the byte window is sent once
         nothing else is outstanding.
         """
+    def __repr__(self) -> str: ...
     def close(self) -> None:
         """
         Finalize the connection (cpg_finalize). Idempotent; later calls raise ClosedError.
@@ -241,3 +278,5 @@ class CPG:
         How many of this handle's messages may be on their way back to it before mcast waits (see
         the constructor).
         """
+
+CPG_MAX_NAME_LENGTH: int = 128

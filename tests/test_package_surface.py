@@ -1,0 +1,121 @@
+"""What a new user of the package meets first: the names it exports, constants taken from
+corosync's headers, messages that say what is wrong, and handles that describe themselves."""
+
+from __future__ import annotations
+
+import gc
+import os
+import subprocess
+import warnings
+from collections.abc import Iterator
+
+import pytest
+from conftest import CpgFactory
+from cpg_events import Recorder, pump
+
+import corosync
+import corosync._corosync
+import corosync.cpg
+from corosync.testing import Node, netns
+
+
+def test_the_cpg_types_are_exported_at_the_top_level() -> None:
+    for name in ("CPG", "Address", "GroupMember", "Guarantee", "Reason", "RingId"):
+        module = corosync.types if name == "RingId" else corosync.cpg
+        assert getattr(corosync, name) is getattr(module, name)
+        assert name in corosync.__all__
+
+
+def test_a_star_import_does_not_shadow_the_builtin_timeout_error() -> None:
+    namespace: dict[str, object] = {}
+    exec("from corosync import *", namespace)
+    assert "TimeoutError" not in namespace
+    assert "CorosyncError" in namespace
+    from corosync import TimeoutError as CorosyncTimeoutError  # still importable by name
+
+    assert issubclass(CorosyncTimeoutError, TimeoutError)
+
+
+def test_constants_come_from_corosyncs_headers() -> None:
+    assert corosync.cpg.CPG_MAX_NAME_LENGTH == corosync._corosync.CPG_MAX_NAME_LENGTH == 128
+    assert corosync.CsError is corosync._corosync.CsError
+    assert int(corosync.CsError.SECURITY) == 100
+    assert int(corosync.CsError.TOO_MANY_GROUPS) == 30
+
+
+@pytest.fixture
+def empty_netns() -> Iterator[str]:
+    """A network namespace where no corosync listens."""
+    name = f"cstest-surface-{os.getpid()}"
+    subprocess.run(["ip", "netns", "add", name], check=True)
+    try:
+        yield name
+    finally:
+        subprocess.run(["ip", "netns", "delete", name], check=False)
+
+
+def test_no_daemon_says_corosync_is_not_reachable_and_how_to_check(empty_netns: str) -> None:
+    with netns.entered(empty_netns), pytest.raises(corosync.LibraryError) as info:
+        corosync.CPG()
+    message = str(info.value)
+    assert message.startswith("cpg_model_initialize failed: ")
+    assert "not reachable" in message and "network namespace" in message
+    assert "corosync-cfgtool" in message
+
+
+def test_error_messages_have_one_format(open_cpg: CpgFactory) -> None:
+    cpg = open_cpg()
+    with pytest.raises(corosync.NameTooLongError) as too_long:
+        cpg.join("x" * 200)
+    with pytest.raises(corosync.NotExistError) as not_joined:
+        cpg.mcast(b"x")
+    cpg.close()
+    with pytest.raises(corosync.ClosedError) as closed:
+        cpg.fileno()
+    for error, function in [
+        (too_long.value, "cpg_join"),
+        (not_joined.value, "cpg_mcast_joined"),
+        (closed.value, "cpg_fd_get"),
+    ]:
+        assert error.function == function
+        assert str(error).startswith(f"{function} failed: ")
+        assert str(error).endswith(f"(CS_ERR_{error.code.name})")
+
+
+def test_a_handle_describes_itself(open_cpg: CpgFactory, group: str) -> None:
+    cpg = open_cpg()
+    cpg.join(group)
+    assert repr(cpg) == f"<corosync.CPG node 1 pid {os.getpid()} groups [{group!r}]>"
+    cpg.close()
+    assert repr(cpg) == "<corosync.CPG closed>"
+
+
+def test_an_unclosed_handle_that_is_collected_warns(corosync_node: Node) -> None:
+    cpg = corosync_node.connect(corosync.CPG)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        del cpg
+        gc.collect()
+    assert [str(w.message) for w in caught if w.category is ResourceWarning] == [
+        "unclosed corosync.CPG handle; close it or use `with`"
+    ]
+
+
+def test_a_closed_handle_that_is_collected_does_not_warn(corosync_node: Node) -> None:
+    with corosync_node.connect(corosync.CPG) as cpg:
+        pass
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        del cpg
+        gc.collect()
+    assert [w for w in caught if w.category is ResourceWarning] == []
+
+
+def test_group_names_round_trip_losslessly(open_cpg: CpgFactory, group: str) -> None:
+    recorder = Recorder()
+    cpg = recorder.attach(open_cpg())
+    cpg.join(group.encode())
+    pump([cpg], lambda: bool(recorder.confchgs()))
+    assert recorder.confchgs()[0].group == group  # bytes in, str out: the same name
+    assert repr(group) in repr(cpg)
+    cpg.leave(group)  # and str in for the same group
