@@ -232,10 +232,13 @@ class Resources:
             }
         )
 
+    # A daemon stays in ``daemons`` until its /dev/shm files are gone: whichever call reaps
+    # it (poll() and wait() here, or anywhere else), the next alive()/reap() of a daemon
+    # still listed cleans up after it. Its pid cannot be reused before we reap it, and we
+    # remove the files in the same call, so they cannot be someone else's.
+
     def alive(self, proc: subprocess.Popen[bytes]) -> bool:
-        """Whether daemon ``proc`` runs; if it just died, reap it and clean up after it."""
-        if proc.returncode is not None:
-            return False
+        """Whether daemon ``proc`` runs; if it died, reap it and clean up after it."""
         if proc.poll() is None:
             return True
         self._forget(proc)
@@ -243,8 +246,6 @@ class Resources:
 
     def reap(self, proc: subprocess.Popen[bytes], timeout: float = 10.0) -> None:
         """SIGKILL daemon ``proc`` if it still runs, wait for it, and clean up after it."""
-        if proc.returncode is not None:
-            return  # reaped earlier, by alive() or reap(): its pid may be someone else's now
         if proc.poll() is None:
             try:
                 proc.kill()
@@ -254,12 +255,11 @@ class Resources:
         self._forget(proc)
 
     def _forget(self, proc: subprocess.Popen[bytes]) -> None:
-        # Called right after proc was reaped, before its pid can go to another process:
-        # /dev/shm names carry the pid, so this is the one safe moment to remove them.
+        if proc not in self.daemons:
+            return  # cleaned up earlier: its pid may be someone else's by now
         remove_shm(proc.pid)
-        if proc in self.daemons:
-            self.daemons.remove(proc)
-            self.save()
+        self.daemons.remove(proc)
+        self.save()
 
     def stop_daemons(self, procs: Iterable[subprocess.Popen[bytes]]) -> None:
         """SIGTERM the running daemons, give them TERM_GRACE seconds, then SIGKILL."""
@@ -272,12 +272,10 @@ class Resources:
                     pass
         deadline = time.monotonic() + TERM_GRACE
         for proc in procs:
-            if proc.returncode is None:
-                try:
-                    proc.wait(timeout=max(0.0, deadline - time.monotonic()))
-                    self._forget(proc)
-                except subprocess.TimeoutExpired:
-                    pass
+            try:
+                proc.wait(timeout=max(0.0, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                pass
             self.reap(proc)
 
     def release(self, keep_tmpdir: bool = False) -> list[str]:

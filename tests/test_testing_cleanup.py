@@ -1,0 +1,58 @@
+"""corosync.testing gives back everything a cluster owns, such as the /dev/shm files of
+daemons that died on their own.
+
+Real daemons, root needed; like tests/test_testing_harness.py these tests observe the cluster
+from outside (``/proc``, ``/dev/shm``, the lock files), not through the binding.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+from pathlib import Path
+
+from corosync.testing import Cluster
+from corosync.testing._resources import shm_entries
+
+
+def _state(pid: int) -> str:
+    """The one-letter state of process ``pid`` from /proc ('' once it is gone)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_bytes()
+    except OSError:
+        return ""
+    return stat[stat.rindex(b")") + 2 :][:1].decode()
+
+
+def _wait_until(condition: object, what: str, timeout: float = 10.0) -> None:
+    assert callable(condition)
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.02)
+
+
+def test_close_removes_shm_of_a_daemon_that_died_on_its_own() -> None:
+    cluster = Cluster(1)
+    try:
+        pid = cluster.node(1).pid
+        assert pid is not None
+        assert shm_entries(pid), "expected the daemon's blackbox files in /dev/shm"
+        # A crash the harness did not cause: it must notice it by itself. Wait for the
+        # zombie without asking the harness anything, so that close() is what reaps it.
+        os.kill(pid, signal.SIGKILL)
+        _wait_until(lambda: _state(pid) == "Z", f"daemon {pid} to be a zombie")
+    finally:
+        cluster.close()
+    assert shm_entries(pid) == [], f"/dev/shm files of daemon {pid} left behind"
+
+
+def test_node_alive_notices_a_crash_and_removes_its_shm() -> None:
+    with Cluster(1) as cluster:
+        node = cluster.node(1)
+        pid = node.pid
+        assert pid is not None and shm_entries(pid)
+        os.kill(pid, signal.SIGKILL)
+        _wait_until(lambda: not node.alive, f"the harness to notice daemon {pid} died")
+        assert shm_entries(pid) == []
