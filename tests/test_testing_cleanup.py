@@ -1,5 +1,5 @@
-"""corosync.testing gives back everything a cluster owns, such as the /dev/shm files of
-daemons that died on their own.
+"""corosync.testing gives back everything a cluster owns: /dev/shm files of daemons that died
+on their own, programs started on nodes.
 
 Real daemons, root needed; like tests/test_testing_harness.py these tests observe the cluster
 from outside (``/proc``, ``/dev/shm``, the lock files), not through the binding.
@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import signal
+import subprocess
 import time
 from pathlib import Path
 
@@ -56,3 +57,37 @@ def test_node_alive_notices_a_crash_and_removes_its_shm() -> None:
         os.kill(pid, signal.SIGKILL)
         _wait_until(lambda: not node.alive, f"the harness to notice daemon {pid} died")
         assert shm_entries(pid) == []
+
+
+def test_close_stops_programs_started_on_a_node() -> None:
+    with Cluster(1) as cluster:
+        node = cluster.node(1)
+        # One that exits on SIGTERM, one that must be SIGKILLed, one that already exited.
+        polite = node.popen(["sleep", "600"])
+        stubborn = node.popen(["sh", "-c", "trap '' TERM; while :; do sleep 0.1; done"])
+        done = node.popen(["true"])
+        done.wait(timeout=10)
+        # sh sets the trap before its loop: until then SIGTERM would still kill it.
+        _wait_until(lambda: _ignores_sigterm(stubborn.pid), "the shell to ignore SIGTERM")
+    assert polite.returncode == -signal.SIGTERM
+    assert stubborn.returncode == -signal.SIGKILL
+    assert done.returncode == 0
+    for proc in (polite, stubborn):
+        assert _state(proc.pid) == "", f"process {proc.pid} still exists"
+
+
+def _ignores_sigterm(pid: int) -> bool:
+    status = Path(f"/proc/{pid}/status").read_text()
+    ignored = int(next(s for s in status.splitlines() if s.startswith("SigIgn:")).split()[1], 16)
+    return bool(ignored & (1 << (signal.SIGTERM - 1)))
+
+
+def test_garbage_collection_stops_programs_started_on_a_node() -> None:
+    cluster = Cluster(1)
+    proc = cluster.node(1).popen(["sleep", "600"], stdout=subprocess.DEVNULL)
+    finalizer = cluster._finalizer
+    del cluster
+    # The finalizer is what both garbage collection and atexit run.
+    finalizer()
+    assert not finalizer.alive
+    assert proc.returncode == -signal.SIGTERM

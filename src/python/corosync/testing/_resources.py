@@ -52,6 +52,7 @@ __all__ = [
     "SubnetLease",
     "remove_shm",
     "shm_entries",
+    "terminate",
 ]
 
 LOCK_DIR = "/run/lock/corosync-testing"
@@ -62,6 +63,9 @@ SUBNETS = range(1, 251)
 # How long a daemon gets to shut down cleanly on SIGTERM before SIGKILL. corosync 3.1
 # takes about one second to leave the ring.
 TERM_GRACE = 2.0
+# The same for programs started on nodes (Node.popen): a test's helper program should exit
+# at once on SIGTERM; one that does not is not worth waiting long for.
+PROGRAM_TERM_GRACE = 1.0
 
 
 def shm_entries(pid: int) -> list[str]:
@@ -84,6 +88,28 @@ def remove_shm(pid: int) -> None:
                 os.unlink(path)
             except FileNotFoundError:
                 pass
+
+
+def terminate(procs: Iterable[subprocess.Popen[Any]], grace: float) -> None:
+    """SIGTERM the processes still running, wait up to ``grace`` seconds for all of them,
+    SIGKILL the ones left, and reap every one."""
+    procs = list(procs)
+    for proc in procs:
+        if proc.poll() is None:
+            try:
+                proc.terminate()
+            except ProcessLookupError:
+                pass
+    deadline = time.monotonic() + grace
+    for proc in procs:
+        try:
+            proc.wait(timeout=max(0.0, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            try:
+                proc.kill()
+            except ProcessLookupError:
+                pass
+            proc.wait(timeout=10.0)
 
 
 def _pid_alive(pid: int) -> bool:
@@ -218,6 +244,8 @@ class Resources:
     lease: SubnetLease | None = None
     netns: list[str] = field(default_factory=list)
     daemons: list[subprocess.Popen[bytes]] = field(default_factory=list)
+    #: Programs started on nodes with Node.popen, stopped before the daemons.
+    programs: list[subprocess.Popen[Any]] = field(default_factory=list)
 
     def save(self) -> None:
         """Write the current state into the lease's lock file (for crash reclaiming)."""
@@ -264,18 +292,8 @@ class Resources:
     def stop_daemons(self, procs: Iterable[subprocess.Popen[bytes]]) -> None:
         """SIGTERM the running daemons, give them TERM_GRACE seconds, then SIGKILL."""
         procs = list(procs)
+        terminate(procs, TERM_GRACE)
         for proc in procs:
-            if proc.poll() is None:
-                try:
-                    proc.terminate()
-                except ProcessLookupError:
-                    pass
-        deadline = time.monotonic() + TERM_GRACE
-        for proc in procs:
-            try:
-                proc.wait(timeout=max(0.0, deadline - time.monotonic()))
-            except subprocess.TimeoutExpired:
-                pass
             self.reap(proc)
 
     def release(self, keep_tmpdir: bool = False) -> list[str]:
@@ -289,6 +307,10 @@ class Resources:
             except Exception as e:
                 errors.append(f"{what}: {e}")
 
+        # Programs first: they are typically clients of the daemons, which then remove
+        # the programs' connection files themselves.
+        attempt("stopping programs started on nodes", terminate, self.programs, PROGRAM_TERM_GRACE)
+        self.programs = []
         attempt("stopping daemons", self.stop_daemons, list(self.daemons))
         for name in reversed(self.netns):
             if netns.exists(name):

@@ -175,8 +175,16 @@ class Node:
     def popen(self, argv: Sequence[str], **kwargs: Any) -> subprocess.Popen[Any]:
         """Start a program inside the node's namespace (``ip netns exec``) and return its
         Popen; keyword arguments go to :class:`subprocess.Popen`. For a Python program that
-        uses this corosync package, pass ``env=python_env()``."""
-        return subprocess.Popen(netns.exec_argv(self.netns, argv), **kwargs)
+        uses this corosync package, pass ``env=python_env()``.
+
+        The cluster owns the program: :meth:`Cluster.close` (and the cluster's garbage
+        collection or interpreter exit) SIGTERMs it if it still runs, SIGKILLs it a second
+        later, and reaps it. ``ip netns exec`` execs the program in place, so the Popen's
+        pid is the program's own and the signals reach it.
+        """
+        proc = subprocess.Popen(netns.exec_argv(self.netns, argv), **kwargs)
+        self._resources.programs.append(proc)
+        return proc
 
     def quorum_status(self) -> QuorumStatus | None:
         """This node's quorum and membership, or None if its daemon does not answer."""
