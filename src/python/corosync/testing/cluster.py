@@ -317,14 +317,53 @@ class Cluster:
         self._check_open()
         self.node(nodeid)._kill()
 
-    def restart(self, nodeid: int) -> None:
+    def restart(self, nodeid: int, *, wait: bool = True, timeout: float = 30.0) -> None:
         """Start node ``nodeid``'s daemon again with the same config (SIGKILLing it first if it
-        runs). Does not wait: follow with :meth:`wait_members` or :meth:`wait_quorate`."""
+        runs), and wait until it is back.
+
+        "Back" means: the node serves clients (``node.connect(...)`` works at once) and the
+        nodes it can reach (alive, and on its side of any :meth:`partition` or
+        :meth:`isolate`) all see exactly each other as members; they are quorate when they
+        hold more than half of the votes (one vote per node, as the harness configures
+        corosync), and inquorate otherwise. Raises :class:`ClusterError` if that does not
+        happen within ``timeout`` seconds or the daemon exits.
+
+        With ``wait=False`` it returns as soon as the daemon process is started, before
+        corosync accepts clients; follow with :meth:`wait_members` or :meth:`wait_quorate`.
+        """
         self._check_open()
         node = self.node(nodeid)
         if node.alive:
             node._kill()
         node._start()
+        if wait:
+            self._wait_back(node, timeout)
+
+    def _wait_back(self, node: Node, timeout: float) -> None:
+        """Wait until ``node`` and the nodes it can reach agree on their membership."""
+        everyone = [n.nodeid for n in self._nodes]
+        reachable = self._network.reachable(node.nodeid, everyone)
+        peers = frozenset(i for i in reachable if self.node(i).alive)
+        quorate = 2 * len(peers) > len(everyone)
+
+        def back() -> bool:
+            if not node.alive:
+                raise ClusterError(
+                    f"the corosync daemon of node {node.nodeid} exited\n{self.describe()}"
+                )
+            # The restarted node first: until it answers, asking the others is pointless.
+            for nodeid in sorted(peers, key=lambda i: i != node.nodeid):
+                status = self.node(nodeid).quorum_status()
+                if status is None or status.members != peers or status.quorate != quorate:
+                    return False
+            return True
+
+        state = "quorate" if quorate else "inquorate"
+        self.wait_for(
+            back,
+            timeout,
+            f"node {node.nodeid} to serve clients, with nodes {sorted(peers)} {state} members",
+        )
 
     def _require_network(self, what: str) -> None:
         self._check_open()

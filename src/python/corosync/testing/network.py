@@ -126,6 +126,16 @@ class Network:
         self.partitioned = None
         self.isolated.clear()
 
+    def reachable(self, nodeid: int, nodeids: Iterable[int]) -> frozenset[int]:
+        """The nodes among ``nodeids`` that node ``nodeid`` can talk to under the current
+        faults, itself included."""
+        if nodeid in self.isolated:
+            return frozenset([nodeid])
+        candidates = set(nodeids)
+        if self.partitioned is not None:
+            candidates &= next(set(g) for g in self.partitioned if nodeid in g)
+        return frozenset(candidates - self.isolated)
+
     def describe(self) -> list[str]:
         """Lines naming the faults in force, for error messages."""
         lines = []
