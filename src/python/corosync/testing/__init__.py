@@ -12,6 +12,6 @@ command-line tools and leaves client handles to whatever factory the caller pass
 """
 
 from .cluster import Cluster, ClusterError, Node
-from .node import python_env
+from .node import QuorumStatus, python_env
 
-__all__ = ["Cluster", "ClusterError", "Node", "python_env"]
+__all__ = ["Cluster", "ClusterError", "Node", "QuorumStatus", "python_env"]
