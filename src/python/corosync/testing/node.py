@@ -112,25 +112,66 @@ class Node:
         address: str,
         workdir: str,
     ) -> None:
-        #: The cluster this node belongs to.
-        self.cluster = cluster
+        self._cluster = cluster
         self._resources = resources
-        #: corosync node id, 1..N: also this node's index in the cluster.
-        self.nodeid = nodeid
-        #: Name of the node's network namespace (``ip netns exec NAME ...``).
-        self.netns = netns_name
-        #: The node's ring0 address.
-        self.address = address
-        #: Directory with this node's config, log, ``/run`` and state dir.
-        self.workdir = workdir
-        self.conf_path = os.path.join(workdir, "corosync.conf")
-        #: corosync's log file (``logging.logfile``).
-        self.log_path = os.path.join(workdir, "corosync.log")
-        #: Standard output and error of the daemon (errors from before logging starts).
-        self.output_path = os.path.join(workdir, "daemon.out")
-        self.run_dir = os.path.join(workdir, "run")
-        self.state_dir = os.path.join(workdir, "state")
+        self._nodeid = nodeid
+        self._netns = netns_name
+        self._address = address
+        self._workdir = workdir
         self._proc: subprocess.Popen[bytes] | None = None
+
+    # Read-only properties rather than plain attributes: help(Node) documents them, and a
+    # test cannot rename a node under the harness's feet.
+
+    @property
+    def cluster(self) -> Cluster:
+        """The cluster this node belongs to."""
+        return self._cluster
+
+    @property
+    def nodeid(self) -> int:
+        """corosync node id, 1..N: also this node's index in the cluster."""
+        return self._nodeid
+
+    @property
+    def netns(self) -> str:
+        """Name of the node's network namespace (``ip netns exec NAME ...``)."""
+        return self._netns
+
+    @property
+    def address(self) -> str:
+        """The node's ring0 address (``10.213.K.<nodeid>``; ``127.0.0.1`` for one node)."""
+        return self._address
+
+    @property
+    def workdir(self) -> str:
+        """Directory with this node's config, log, ``/run`` and state dir."""
+        return self._workdir
+
+    @property
+    def conf_path(self) -> str:
+        """The node's ``corosync.conf``."""
+        return os.path.join(self._workdir, "corosync.conf")
+
+    @property
+    def log_path(self) -> str:
+        """corosync's log file (``logging.logfile``)."""
+        return os.path.join(self._workdir, "corosync.log")
+
+    @property
+    def output_path(self) -> str:
+        """Standard output and error of the daemon (errors from before logging starts)."""
+        return os.path.join(self._workdir, "daemon.out")
+
+    @property
+    def run_dir(self) -> str:
+        """Bind-mounted on ``/run`` for the daemon (corosync locks ``/run/corosync.pid``)."""
+        return os.path.join(self._workdir, "run")
+
+    @property
+    def state_dir(self) -> str:
+        """corosync's ``system.state_dir``."""
+        return os.path.join(self._workdir, "state")
 
     def __repr__(self) -> str:
         state = f"pid {self.pid}" if self.alive else "down"
