@@ -9,9 +9,9 @@ from __future__ import annotations
 import contextlib
 import os
 import subprocess
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
+from typing import IO, TYPE_CHECKING, Any, Literal, ParamSpec, TypedDict, TypeVar, Unpack, overload
 
 from . import netns
 from ._resources import Resources
@@ -19,7 +19,7 @@ from ._resources import Resources
 if TYPE_CHECKING:
     from .cluster import Cluster
 
-__all__ = ["ClusterError", "Node", "QuorumStatus", "python_env"]
+__all__ = ["ClusterError", "Node", "PopenOptions", "QuorumStatus", "python_env"]
 
 _P = ParamSpec("_P")
 _T = TypeVar("_T")
@@ -72,6 +72,28 @@ class QuorumStatus:
             )
         except (KeyError, ValueError) as e:
             raise ValueError(f"unexpected corosync-quorumtool output: {text!r}") from e
+
+
+_File = int | IO[Any] | None
+
+
+class PopenOptions(TypedDict, total=False):
+    """The keywords of :class:`subprocess.Popen` that :meth:`Node.popen` passes on, besides
+    ``text``, ``encoding``, ``errors`` and ``universal_newlines`` (which decide whether the
+    Popen speaks ``str`` or ``bytes``). ``shell`` and ``executable`` are left out: the
+    command line starts with ``ip netns exec``."""
+
+    stdin: _File
+    stdout: _File
+    stderr: _File
+    bufsize: int
+    cwd: str | bytes | os.PathLike[str] | os.PathLike[bytes] | None
+    env: Mapping[str, str] | None
+    close_fds: bool
+    pass_fds: Collection[int]
+    start_new_session: bool
+    restore_signals: bool
+    umask: int
 
 
 def _tail(path: str, lines: int) -> str:
@@ -213,17 +235,103 @@ class Node:
         except netns.CommandError as e:
             raise ClusterError(str(e)) from e
 
-    def popen(self, argv: Sequence[str], **kwargs: Any) -> subprocess.Popen[Any]:
+    # The overloads mirror typeshed's for subprocess.Popen: any of text=True, an encoding,
+    # errors or universal_newlines=True gives a Popen[str]; none of them a Popen[bytes].
+    @overload
+    def popen(
+        self,
+        argv: Sequence[str],
+        *,
+        text: Literal[True],
+        encoding: str | None = None,
+        errors: str | None = None,
+        universal_newlines: bool | None = None,
+        **kwargs: Unpack[PopenOptions],
+    ) -> subprocess.Popen[str]: ...
+    @overload
+    def popen(
+        self,
+        argv: Sequence[str],
+        *,
+        text: bool | None = None,
+        encoding: str,
+        errors: str | None = None,
+        universal_newlines: bool | None = None,
+        **kwargs: Unpack[PopenOptions],
+    ) -> subprocess.Popen[str]: ...
+    @overload
+    def popen(
+        self,
+        argv: Sequence[str],
+        *,
+        text: bool | None = None,
+        encoding: str | None = None,
+        errors: str,
+        universal_newlines: bool | None = None,
+        **kwargs: Unpack[PopenOptions],
+    ) -> subprocess.Popen[str]: ...
+    @overload
+    def popen(
+        self,
+        argv: Sequence[str],
+        *,
+        text: bool | None = None,
+        encoding: str | None = None,
+        errors: str | None = None,
+        universal_newlines: Literal[True],
+        **kwargs: Unpack[PopenOptions],
+    ) -> subprocess.Popen[str]: ...
+    @overload
+    def popen(
+        self,
+        argv: Sequence[str],
+        *,
+        text: Literal[False] | None = None,
+        encoding: None = None,
+        errors: None = None,
+        universal_newlines: Literal[False] | None = None,
+        **kwargs: Unpack[PopenOptions],
+    ) -> subprocess.Popen[bytes]: ...
+    @overload
+    def popen(
+        self,
+        argv: Sequence[str],
+        *,
+        text: bool | None = None,
+        encoding: str | None = None,
+        errors: str | None = None,
+        universal_newlines: bool | None = None,
+        **kwargs: Unpack[PopenOptions],
+    ) -> subprocess.Popen[Any]: ...
+    def popen(
+        self,
+        argv: Sequence[str],
+        *,
+        text: bool | None = None,
+        encoding: str | None = None,
+        errors: str | None = None,
+        universal_newlines: bool | None = None,
+        **kwargs: Unpack[PopenOptions],
+    ) -> subprocess.Popen[Any]:
         """Start a program inside the node's namespace (``ip netns exec``) and return its
-        Popen; keyword arguments go to :class:`subprocess.Popen`. For a Python program that
-        uses this corosync package, pass ``env=python_env()``.
+        Popen. ``text``, ``encoding``, ``errors``, ``universal_newlines`` and the keywords of
+        :class:`PopenOptions` go to :class:`subprocess.Popen`; as there, any of the first
+        four makes it a ``Popen[str]``. For a Python program that uses this corosync
+        package, pass ``env=python_env()``.
 
         The cluster owns the program: :meth:`Cluster.close` (and the cluster's garbage
         collection or interpreter exit) SIGTERMs it if it still runs, SIGKILLs it a second
         later, and reaps it. ``ip netns exec`` execs the program in place, so the Popen's
         pid is the program's own and the signals reach it.
         """
-        proc = subprocess.Popen(netns.exec_argv(self.netns, argv), **kwargs)
+        proc = subprocess.Popen(
+            netns.exec_argv(self.netns, argv),
+            text=text,
+            encoding=encoding,
+            errors=errors,
+            universal_newlines=universal_newlines,
+            **kwargs,
+        )
         self._resources.programs.append(proc)
         return proc
 
