@@ -7,6 +7,10 @@
 
 Needs root, ``corosync`` and ``iproute2``. See :class:`Cluster`; the pytest plugin
 (:mod:`corosync.testing.pytest_plugin`) provides ``corosync_cluster`` and ``corosync_node``.
+What the harness does (namespaces, daemons and their pids, faults, cleanup) is logged to
+the ``corosync.testing`` logger: milestones at INFO, details at DEBUG, e.g.
+``logging.getLogger("corosync.testing").setLevel(logging.DEBUG)`` or pytest's
+``--log-cli-level=INFO``.
 This package never imports the compiled extension: it drives the daemons with their
 command-line tools and leaves client handles to whatever factory the caller passes.
 """

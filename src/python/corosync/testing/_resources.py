@@ -33,6 +33,7 @@ from __future__ import annotations
 import errno
 import fcntl
 import json
+import logging
 import os
 import shutil
 import signal
@@ -54,6 +55,8 @@ __all__ = [
     "shm_entries",
     "terminate",
 ]
+
+_log = logging.getLogger(__name__)
 
 LOCK_DIR = "/run/lock/corosync-testing"
 SHM_DIR = "/dev/shm"
@@ -80,7 +83,10 @@ def shm_entries(pid: int) -> list[str]:
 
 def remove_shm(pid: int) -> None:
     """Remove the /dev/shm files and directories of the (already reaped) daemon ``pid``."""
-    for path in shm_entries(pid):
+    paths = shm_entries(pid)
+    if paths:
+        _log.debug("removing %d /dev/shm entries of daemon %d", len(paths), pid)
+    for path in paths:
         if os.path.isdir(path) and not os.path.islink(path):
             shutil.rmtree(path, ignore_errors=True)
         else:
@@ -96,6 +102,7 @@ def terminate(procs: Iterable[subprocess.Popen[Any]], grace: float) -> None:
     procs = list(procs)
     for proc in procs:
         if proc.poll() is None:
+            _log.debug("stopping pid %d (SIGTERM)", proc.pid)
             try:
                 proc.terminate()
             except ProcessLookupError:
@@ -105,6 +112,7 @@ def terminate(procs: Iterable[subprocess.Popen[Any]], grace: float) -> None:
         try:
             proc.wait(timeout=max(0.0, deadline - time.monotonic()))
         except subprocess.TimeoutExpired:
+            _log.debug("pid %d outlived SIGTERM by %g s: SIGKILL", proc.pid, grace)
             try:
                 proc.kill()
             except ProcessLookupError:
@@ -126,6 +134,7 @@ def _pid_alive(pid: int) -> bool:
 
 def _reclaim(record: dict[str, Any]) -> None:
     """Clean up after a previous lease holder that died without releasing its resources."""
+    _log.info("reclaiming what a dead test process left behind: %s", record)
     tmpdir = record.get("tmpdir")
     for pid in record.get("daemons", []):
         if not isinstance(pid, int) or not _pid_alive(pid):
@@ -314,6 +323,7 @@ class Resources:
         attempt("stopping daemons", self.stop_daemons, list(self.daemons))
         for name in reversed(self.netns):
             if netns.exists(name):
+                _log.debug("deleting network namespace %s", name)
                 attempt(f"deleting netns {name}", netns.ip, "netns", "delete", name)
         self.netns = []
         self.daemons = []

@@ -17,6 +17,7 @@ bridge per group, :meth:`Cluster.isolate` takes a port down, :meth:`Cluster.heal
 from __future__ import annotations
 
 import itertools
+import logging
 import os
 import shutil
 import tempfile
@@ -35,6 +36,8 @@ from .node import ClusterError, Node, QuorumStatus
 __all__ = ["Cluster", "ClusterError", "Node", "QuorumStatus", "check_prerequisites"]
 
 _T = TypeVar("_T")
+
+_log = logging.getLogger(__name__)
 
 #: Nodes get 10.213.K.1 ... 10.213.K.N; this keeps N well inside the /24.
 MAX_NODES = 200
@@ -133,6 +136,7 @@ class Cluster:
             self._resources.tmpdir = self.tmpdir
             self._resources.label = f"corosync test cluster {self.name}"
             self._resources.save()
+            _log.debug("%s: subnet 10.213.%d.0/24, temp dir %s", self.name, self.index, self.tmpdir)
             switch = f"{self._prefix}-sw" if nodes > 1 else None
             self._network = Network(self.index, switch, self._resources)
             self._nodes = [self._make_node(i, nodes) for i in range(1, nodes + 1)]
@@ -199,6 +203,13 @@ class Cluster:
         if self._started:
             raise ClusterError(f"{self!r} was already started")
         self._started = True
+        _log.info(
+            "starting %s: %d corosync daemon(s), token %d ms",
+            self.name,
+            len(self._nodes),
+            self.token_ms,
+        )
+        started = time.monotonic()
         try:
             self._network.build(self._nodes)
             entries = [
@@ -222,6 +233,8 @@ class Cluster:
                 self.quorum_timeout,
                 f"all {len(everyone)} nodes to be quorate members",
             )
+            elapsed = time.monotonic() - started
+            _log.info("%s: all nodes quorate after %.1f s", self.name, elapsed)
         except BaseException:
             self.close()
             raise
@@ -315,7 +328,9 @@ class Cluster:
     def kill(self, nodeid: int) -> None:
         """SIGKILL node ``nodeid``'s daemon and wait for it to exit (a crash, not a shutdown)."""
         self._check_open()
-        self.node(nodeid)._kill()
+        node = self.node(nodeid)
+        _log.info("%s: killing node %d (SIGKILL, pid %s)", self.name, nodeid, node.pid)
+        node._kill()
 
     def restart(self, nodeid: int, *, wait: bool = True, timeout: float = 30.0) -> None:
         """Start node ``nodeid``'s daemon again with the same config (SIGKILLing it first if it
@@ -333,11 +348,13 @@ class Cluster:
         """
         self._check_open()
         node = self.node(nodeid)
+        _log.info("%s: restarting node %d", self.name, nodeid)
         if node.alive:
             node._kill()
         node._start()
         if wait:
             self._wait_back(node, timeout)
+            _log.info("%s: node %d is back", self.name, nodeid)
 
     def _wait_back(self, node: Node, timeout: float) -> None:
         """Wait until ``node`` and the nodes it can reach agree on their membership."""
@@ -388,12 +405,14 @@ class Cluster:
                 f"partition() needs non-empty groups naming each node of {everyone} exactly"
                 f" once, got {got}"
             )
+        _log.info("%s: partitioning the network into %s", self.name, [list(g) for g in groups])
         self._network.partition(groups)
 
     def isolate(self, nodeid: int) -> None:
         """Cut node ``nodeid`` off the network (its switch port goes down); :meth:`heal`
         brings it back."""
         self._require_network("isolate()")
+        _log.info("%s: isolating node %d", self.name, nodeid)
         self._network.isolate(self.node(nodeid).nodeid)
 
     def heal(self) -> None:
@@ -401,6 +420,7 @@ class Cluster:
         links up. Does not wait for the membership to re-form. A no-op for one node."""
         self._check_open()
         if self._started:
+            _log.info("%s: healing the network", self.name)
             self._network.heal(n.nodeid for n in self._nodes)
 
     def reset(self, timeout: float = 60.0) -> None:
@@ -409,6 +429,7 @@ class Cluster:
         self._check_open()
         if not self._started:
             raise ClusterError(f"{self!r} was not started")
+        _log.info("%s: resetting (heal, restart dead daemons, wait for quorum)", self.name)
         self.heal()
         for node in self._nodes:
             if not node.alive:
@@ -424,8 +445,10 @@ class Cluster:
 def _finalize(resources: Resources) -> None:
     # Runs from close(), from garbage collection or at interpreter exit: it must not raise.
     try:
+        _log.debug("cleaning up %s", resources.label)
         keep = os.environ.get(KEEP_ENV) == "1"
         errors = resources.release(keep_tmpdir=keep)
+        _log.info("%s: cleaned up%s", resources.label, " with errors" if errors else "")
         if errors:
             warnings.warn(
                 f"cleaning up {resources.label} failed: " + "; ".join(errors),

@@ -7,6 +7,7 @@ Also :class:`QuorumStatus` (a node's view of quorum, read with ``corosync-quorum
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import subprocess
 from collections.abc import Callable, Collection, Mapping, Sequence
@@ -20,6 +21,8 @@ if TYPE_CHECKING:
     from .cluster import Cluster
 
 __all__ = ["ClusterError", "Node", "PopenOptions", "QuorumStatus", "python_env"]
+
+_log = logging.getLogger(__name__)
 
 _P = ParamSpec("_P")
 _T = TypeVar("_T")
@@ -333,6 +336,7 @@ class Node:
             **kwargs,
         )
         self._resources.programs.append(proc)
+        _log.debug("node %d: started %s as pid %d", self.nodeid, list(argv), proc.pid)
         return proc
 
     def quorum_status(self) -> QuorumStatus | None:
@@ -389,6 +393,14 @@ class Node:
         self._proc = proc
         self._resources.daemons.append(proc)
         self._resources.save()
+        _log.debug(
+            "node %d: started corosync, pid %d, netns %s, address %s, config %s",
+            self.nodeid,
+            proc.pid,
+            self.netns,
+            self.address,
+            self.conf_path,
+        )
 
     def _kill(self) -> None:
         if self._proc is None or not self.alive:
