@@ -556,14 +556,14 @@ def test_pytest_plugin_in_a_parallel_pytest_run(cluster3: Cluster, tmp_path: Pat
                 status = corosync_node.quorum_status()
                 assert status is not None and status.quorate and status.members == {1}
 
-            def test_damage(healthy_cluster: Cluster) -> None:
-                assert len(healthy_cluster.nodes) == 2
-                healthy_cluster.kill(2)
+            def test_damage(corosync_healthy_cluster: Cluster) -> None:
+                assert len(corosync_healthy_cluster.nodes) == 2
+                corosync_healthy_cluster.kill(2)
 
-            def test_repaired(healthy_cluster: Cluster, corosync_cluster: Cluster) -> None:
-                assert healthy_cluster is corosync_cluster
-                assert all(n.alive for n in healthy_cluster.nodes)
-                status = healthy_cluster.node(1).quorum_status()
+            def test_repaired(corosync_healthy_cluster: Cluster, corosync_cluster: Cluster) -> None:
+                assert corosync_healthy_cluster is corosync_cluster
+                assert all(n.alive for n in corosync_healthy_cluster.nodes)
+                status = corosync_healthy_cluster.node(1).quorum_status()
                 assert status is not None and status.members == {1, 2}
             """
         )
