@@ -10,10 +10,11 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
+import sys
 import time
 from pathlib import Path
 
-from corosync.testing import Cluster
+from corosync.testing import Cluster, python_env
 from corosync.testing._resources import shm_entries
 
 
@@ -91,3 +92,31 @@ def test_garbage_collection_stops_programs_started_on_a_node() -> None:
     finalizer()
     assert not finalizer.alive
     assert proc.returncode == -signal.SIGTERM
+
+
+def test_interpreter_exit_stops_programs_started_on_a_node(tmp_path: Path) -> None:
+    script = tmp_path / "leave_it_running.py"
+    script.write_text(
+        "import subprocess\n"
+        "from corosync.testing import Cluster\n"
+        "cluster = Cluster(1)\n"
+        "# Not on our pipes: a survivor holding them open would hang subprocess.run.\n"
+        "quiet = {'stdout': subprocess.DEVNULL, 'stderr': subprocess.DEVNULL}\n"
+        "proc = cluster.node(1).popen(['sleep', '600'], **quiet)\n"
+        "print(proc.pid, flush=True)\n"
+        "# No close(): the cluster is still referenced when the interpreter exits.\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, str(script)], env=python_env(), capture_output=True, text=True, timeout=60
+    )
+    assert proc.returncode == 0, proc.stderr
+    pid = int(proc.stdout)
+    # Gone, or its pid already reused by a process that is not that sleep.
+    assert _cmdline(pid) != b"sleep\x00600\x00", f"program {pid} outlived the interpreter"
+
+
+def _cmdline(pid: int) -> bytes:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return b""

@@ -329,7 +329,8 @@ class Cluster:
         """SIGKILL node ``nodeid``'s daemon and wait for it to exit (a crash, not a shutdown)."""
         self._check_open()
         node = self.node(nodeid)
-        _log.info("%s: killing node %d (SIGKILL, pid %s)", self.name, nodeid, node.pid)
+        if node.alive:  # else _kill() raises, and there was nothing to kill
+            _log.info("%s: killing node %d (SIGKILL, pid %s)", self.name, nodeid, node.pid)
         node._kill()
 
     def restart(self, nodeid: int, *, wait: bool = True, timeout: float = 30.0) -> None:
