@@ -94,6 +94,15 @@ def test_garbage_collection_stops_programs_started_on_a_node() -> None:
     assert proc.returncode == -signal.SIGTERM
 
 
+# For the scripts below: until `ip netns exec` has exec'd sleep, the program's command line
+# is ip's, and a check that the sleep is gone would pass for the wrong reason.
+WAIT_FOR_SLEEP = (
+    "import time\n"
+    "while open(f'/proc/{proc.pid}/cmdline', 'rb').read() != b'sleep\\x00600\\x00':\n"
+    "    time.sleep(0.01)\n"
+)
+
+
 def test_interpreter_exit_stops_programs_started_on_a_node(tmp_path: Path) -> None:
     script = tmp_path / "leave_it_running.py"
     script.write_text(
@@ -103,6 +112,7 @@ def test_interpreter_exit_stops_programs_started_on_a_node(tmp_path: Path) -> No
         "# Not on our pipes: a survivor holding them open would hang subprocess.run.\n"
         "quiet = {'stdout': subprocess.DEVNULL, 'stderr': subprocess.DEVNULL}\n"
         "proc = cluster.node(1).popen(['sleep', '600'], **quiet)\n"
+        f"{WAIT_FOR_SLEEP}"
         "print(proc.pid, flush=True)\n"
         "# No close(): the cluster is still referenced when the interpreter exits.\n"
     )
@@ -120,3 +130,33 @@ def _cmdline(pid: int) -> bytes:
         return Path(f"/proc/{pid}/cmdline").read_bytes()
     except OSError:
         return b""
+
+
+def test_programs_of_a_killed_test_process_are_stopped_by_the_next_cluster(
+    tmp_path: Path,
+) -> None:
+    script = tmp_path / "die_hard.py"
+    script.write_text(
+        "import os, subprocess\n"
+        "from corosync.testing import Cluster\n"
+        "cluster = Cluster(1)\n"
+        "quiet = {'stdout': subprocess.DEVNULL, 'stderr': subprocess.DEVNULL}\n"
+        "proc = cluster.node(1).popen(['sleep', '600'], **quiet)\n"
+        f"{WAIT_FOR_SLEEP}"
+        "print(proc.pid, flush=True)\n"
+        "os.kill(os.getpid(), 9)  # no close(), no finalizer, no atexit\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, str(script)], env=python_env(), capture_output=True, text=True, timeout=60
+    )
+    assert proc.returncode == -9, proc.stderr
+    pid = int(proc.stdout)
+    assert _cmdline(pid) == b"sleep\x00600\x00", "the program should have survived its owner"
+    try:
+        # A new cluster reclaims what dead holders of subnet locks left behind.
+        with Cluster(1):
+            pass
+        assert _cmdline(pid) != b"sleep\x00600\x00", f"program {pid} was not reclaimed"
+    finally:
+        if _cmdline(pid) == b"sleep\x00600\x00":
+            os.kill(pid, signal.SIGKILL)

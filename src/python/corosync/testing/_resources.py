@@ -53,6 +53,7 @@ __all__ = [
     "SubnetLease",
     "remove_shm",
     "shm_entries",
+    "start_time",
     "terminate",
 ]
 
@@ -132,10 +133,32 @@ def _pid_alive(pid: int) -> bool:
     return stat[stat.rindex(b")") + 2 : stat.rindex(b")") + 3] not in (b"Z", b"X")
 
 
+def start_time(pid: int) -> int | None:
+    """When process ``pid`` started (clock ticks since boot, /proc/PID/stat field 22), or
+    None if there is no such process. With the pid, it names one process for good: a
+    recycled pid comes with another start time."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            stat = f.read()
+    except OSError:
+        return None
+    # Fields after the parenthesised command name: state is field 3, starttime field 22.
+    return int(stat[stat.rindex(b")") + 2 :].split()[19])
+
+
 def _reclaim(record: dict[str, Any]) -> None:
     """Clean up after a previous lease holder that died without releasing its resources."""
     _log.info("reclaiming what a dead test process left behind: %s", record)
     tmpdir = record.get("tmpdir")
+    for entry in record.get("programs", []):
+        # Programs run whatever the test chose, so only the recorded start time proves that
+        # the pid is still the same process.
+        match entry:
+            case [int(pid), int(started)] if start_time(pid) == started:
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
     for pid in record.get("daemons", []):
         if not isinstance(pid, int) or not _pid_alive(pid):
             if isinstance(pid, int):
@@ -266,6 +289,9 @@ class Resources:
                 "tmpdir": self.tmpdir,
                 "netns": self.netns,
                 "daemons": [p.pid for p in self.daemons],
+                "programs": [
+                    [p.pid, start_time(p.pid)] for p in self.programs if p.returncode is None
+                ],
             }
         )
 

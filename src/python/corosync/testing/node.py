@@ -336,6 +336,7 @@ class Node:
             **kwargs,
         )
         self._resources.programs.append(proc)
+        self._resources.save()  # for reclaiming, should this process die without cleanup
         _log.debug("node %d: started %s as pid %d", self.nodeid, list(argv), proc.pid)
         return proc
 
