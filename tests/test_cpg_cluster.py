@@ -191,7 +191,7 @@ def test_a_killed_process_is_reported_with_reason_procdown(
 
 
 def test_a_killed_node_is_reported_with_reason_nodedown_and_its_clients_fail(
-    healthy_cluster: Cluster, open_on: OpenOn, group: str
+    corosync_healthy_cluster: Cluster, open_on: OpenOn, group: str
 ) -> None:
     handles = join_everywhere(open_on, group)
     doomed, _ = handles.pop(3)
@@ -205,7 +205,7 @@ def test_a_killed_node_is_reported_with_reason_nodedown_and_its_clients_fail(
 
     blocked = threading.Thread(target=dispatch_until_lost)
     blocked.start()
-    healthy_cluster.kill(3)
+    corosync_healthy_cluster.kill(3)
     blocked.join(30)
     assert not blocked.is_alive(), "a blocking dispatch outlived its daemon"
     assert len(failures) == 1 and failures[0].function == "cpg_dispatch"
@@ -236,10 +236,10 @@ def test_a_killed_node_is_reported_with_reason_nodedown_and_its_clients_fail(
 
 
 def test_a_partition_reports_nodedown_and_healing_reports_nodeup(
-    healthy_cluster: Cluster, open_on: OpenOn, group: str
+    corosync_healthy_cluster: Cluster, open_on: OpenOn, group: str
 ) -> None:
     handles = join_everywhere(open_on, group)
-    healthy_cluster.partition([1], [2, 3])
+    corosync_healthy_cluster.partition([1], [2, 3])
 
     def last_left(nodeid: int) -> list[Address]:
         changes = handles[nodeid][1].confchgs(group)
@@ -260,7 +260,7 @@ def test_a_partition_reports_nodedown_and_healing_reports_nodeup(
     pump(cpgs(handles), lambda: handles[3][1].messages(group) == [b"majority"])
     assert handles[1][1].messages(group) == []
 
-    healthy_cluster.heal()
+    corosync_healthy_cluster.heal()
 
     def last_joined(nodeid: int) -> set[tuple[int, Reason | int]]:
         changes = handles[nodeid][1].confchgs(group)

@@ -117,15 +117,27 @@ def assert_cleaned(fp: Footprint) -> None:
     # The host namespace never had any of the cluster's links.
     host_links = subprocess.run(["ip", "-o", "link"], capture_output=True, text=True).stdout
     assert fp.veth_prefix not in host_links
-    # The subnet lock was released.
-    fd = os.open(os.path.join(LOCK_DIR, f"subnet-{fp.index}.lock"), os.O_RDWR)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        # Another cluster (of this or another process) may legitimately hold it again.
-        pass
-    finally:
-        os.close(fd)
+    # The subnet lock was released. Another test run may take the free subnet at once, but
+    # not in the name of this process (the clusters of this one hold other subnets).
+    assert os.getpid() not in flock_holders(lock_path(fp.index))
+
+
+def lock_path(index: int) -> str:
+    return os.path.join(LOCK_DIR, f"subnet-{index}.lock")
+
+
+def flock_holders(path: str) -> set[int]:
+    """Pids holding a flock on ``path``, from /proc/locks."""
+    st = os.stat(path)
+    device_inode = f"{os.major(st.st_dev):02x}:{os.minor(st.st_dev):02x}:{st.st_ino}"
+    holders = set()
+    for line in Path("/proc/locks").read_text().splitlines():
+        # "1: FLOCK  ADVISORY  WRITE 1234 00:1a:567 0 EOF"; a blocked waiter has "->" after
+        # the number and so does not match.
+        fields = line.split()
+        if len(fields) >= 6 and fields[1] == "FLOCK" and fields[5] == device_inode:
+            holders.add(int(fields[4]))
+    return holders
 
 
 def record_tmpdirs(monkeypatch: pytest.MonkeyPatch) -> list[str]:
@@ -485,6 +497,22 @@ def test_wait_for_timeout_names_the_wait_and_shows_logs(cluster3: Cluster) -> No
 # --- several clusters --------------------------------------------------------------------
 
 
+def test_subnet_lock_is_held_while_the_cluster_runs() -> None:
+    with Cluster(1) as cluster:
+        path = lock_path(cluster.index)
+        # flock locks belong to an open file description: another open() of the same file,
+        # even in this process, must be refused while the cluster holds its lease.
+        fd = os.open(path, os.O_RDWR)
+        try:
+            with pytest.raises(BlockingIOError):
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        finally:
+            os.close(fd)
+        assert os.getpid() in flock_holders(path)
+        fp = footprint(cluster)
+    assert_cleaned(fp)  # which includes: the lock is no longer ours
+
+
 def test_two_clusters_at_once_do_not_collide(cluster3: Cluster) -> None:
     with Cluster(1) as a, Cluster(1) as b:
         assert len({a.index, b.index, cluster3.index}) == 3
@@ -528,14 +556,14 @@ def test_pytest_plugin_in_a_parallel_pytest_run(cluster3: Cluster, tmp_path: Pat
                 status = corosync_node.quorum_status()
                 assert status is not None and status.quorate and status.members == {1}
 
-            def test_damage(healthy_cluster: Cluster) -> None:
-                assert len(healthy_cluster.nodes) == 2
-                healthy_cluster.kill(2)
+            def test_damage(corosync_healthy_cluster: Cluster) -> None:
+                assert len(corosync_healthy_cluster.nodes) == 2
+                corosync_healthy_cluster.kill(2)
 
-            def test_repaired(healthy_cluster: Cluster, corosync_cluster: Cluster) -> None:
-                assert healthy_cluster is corosync_cluster
-                assert all(n.alive for n in healthy_cluster.nodes)
-                status = healthy_cluster.node(1).quorum_status()
+            def test_repaired(corosync_healthy_cluster: Cluster, corosync_cluster: Cluster) -> None:
+                assert corosync_healthy_cluster is corosync_cluster
+                assert all(n.alive for n in corosync_healthy_cluster.nodes)
+                status = corosync_healthy_cluster.node(1).quorum_status()
                 assert status is not None and status.members == {1, 2}
             """
         )

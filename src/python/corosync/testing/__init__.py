@@ -7,11 +7,45 @@
 
 Needs root, ``corosync`` and ``iproute2``. See :class:`Cluster`; the pytest plugin
 (:mod:`corosync.testing.pytest_plugin`) provides ``corosync_cluster`` and ``corosync_node``.
+What the harness does (namespaces, daemons and their pids, faults, cleanup) is logged to
+the ``corosync.testing`` logger: milestones at INFO, details at DEBUG, e.g.
+``logging.getLogger("corosync.testing").setLevel(logging.DEBUG)`` or pytest's
+``--log-cli-level=INFO``.
 This package never imports the compiled extension: it drives the daemons with their
 command-line tools and leaves client handles to whatever factory the caller passes.
 """
 
-from .cluster import Cluster, ClusterError, Node
-from .node import python_env
+from __future__ import annotations
 
-__all__ = ["Cluster", "ClusterError", "Node", "python_env"]
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .cluster import Cluster, ClusterError, Node
+    from .node import QuorumStatus, python_env
+
+__all__ = ["Cluster", "ClusterError", "Node", "QuorumStatus", "python_env"]
+
+# The names are imported on first use (PEP 562), not with the package: the pytest plugin,
+# a submodule loaded into every pytest run where corosync is installed, must not pull in
+# the harness (ctypes, libc's setns) for sessions that never start a cluster.
+_HOME = {
+    "Cluster": ".cluster",
+    "ClusterError": ".node",
+    "Node": ".node",
+    "QuorumStatus": ".node",
+    "python_env": ".node",
+}
+
+
+if not TYPE_CHECKING:  # hidden from mypy, which would otherwise type any typo as Any
+
+    def __getattr__(name: str) -> Any:
+        if name not in _HOME:
+            raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+        value = getattr(importlib.import_module(_HOME[name], __name__), name)
+        globals()[name] = value  # later lookups no longer come here
+        return value
+
+    def __dir__() -> list[str]:
+        return sorted([*globals(), *__all__])

@@ -33,6 +33,7 @@ from __future__ import annotations
 import errno
 import fcntl
 import json
+import logging
 import os
 import shutil
 import signal
@@ -52,7 +53,11 @@ __all__ = [
     "SubnetLease",
     "remove_shm",
     "shm_entries",
+    "start_time",
+    "terminate",
 ]
+
+_log = logging.getLogger(__name__)
 
 LOCK_DIR = "/run/lock/corosync-testing"
 SHM_DIR = "/dev/shm"
@@ -62,6 +67,9 @@ SUBNETS = range(1, 251)
 # How long a daemon gets to shut down cleanly on SIGTERM before SIGKILL. corosync 3.1
 # takes about one second to leave the ring.
 TERM_GRACE = 2.0
+# The same for programs started on nodes (Node.popen): a test's helper program should exit
+# at once on SIGTERM; one that does not is not worth waiting long for.
+PROGRAM_TERM_GRACE = 1.0
 
 
 def shm_entries(pid: int) -> list[str]:
@@ -76,7 +84,10 @@ def shm_entries(pid: int) -> list[str]:
 
 def remove_shm(pid: int) -> None:
     """Remove the /dev/shm files and directories of the (already reaped) daemon ``pid``."""
-    for path in shm_entries(pid):
+    paths = shm_entries(pid)
+    if paths:
+        _log.debug("removing %d /dev/shm entries of daemon %d", len(paths), pid)
+    for path in paths:
         if os.path.isdir(path) and not os.path.islink(path):
             shutil.rmtree(path, ignore_errors=True)
         else:
@@ -84,6 +95,30 @@ def remove_shm(pid: int) -> None:
                 os.unlink(path)
             except FileNotFoundError:
                 pass
+
+
+def terminate(procs: Iterable[subprocess.Popen[Any]], grace: float) -> None:
+    """SIGTERM the processes still running, wait up to ``grace`` seconds for all of them,
+    SIGKILL the ones left, and reap every one."""
+    procs = list(procs)
+    for proc in procs:
+        if proc.poll() is None:
+            _log.debug("stopping pid %d (SIGTERM)", proc.pid)
+            try:
+                proc.terminate()
+            except ProcessLookupError:
+                pass
+    deadline = time.monotonic() + grace
+    for proc in procs:
+        try:
+            proc.wait(timeout=max(0.0, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            _log.debug("pid %d outlived SIGTERM by %g s: SIGKILL", proc.pid, grace)
+            try:
+                proc.kill()
+            except ProcessLookupError:
+                pass
+            proc.wait(timeout=10.0)
 
 
 def _pid_alive(pid: int) -> bool:
@@ -98,9 +133,32 @@ def _pid_alive(pid: int) -> bool:
     return stat[stat.rindex(b")") + 2 : stat.rindex(b")") + 3] not in (b"Z", b"X")
 
 
+def start_time(pid: int) -> int | None:
+    """When process ``pid`` started (clock ticks since boot, /proc/PID/stat field 22), or
+    None if there is no such process. With the pid, it names one process for good: a
+    recycled pid comes with another start time."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            stat = f.read()
+    except OSError:
+        return None
+    # Fields after the parenthesised command name: state is field 3, starttime field 22.
+    return int(stat[stat.rindex(b")") + 2 :].split()[19])
+
+
 def _reclaim(record: dict[str, Any]) -> None:
     """Clean up after a previous lease holder that died without releasing its resources."""
+    _log.info("reclaiming what a dead test process left behind: %s", record)
     tmpdir = record.get("tmpdir")
+    for entry in record.get("programs", []):
+        # Programs run whatever the test chose, so only the recorded start time proves that
+        # the pid is still the same process.
+        match entry:
+            case [int(pid), int(started)] if start_time(pid) == started:
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
     for pid in record.get("daemons", []):
         if not isinstance(pid, int) or not _pid_alive(pid):
             if isinstance(pid, int):
@@ -218,6 +276,8 @@ class Resources:
     lease: SubnetLease | None = None
     netns: list[str] = field(default_factory=list)
     daemons: list[subprocess.Popen[bytes]] = field(default_factory=list)
+    #: Programs started on nodes with Node.popen, stopped before the daemons.
+    programs: list[subprocess.Popen[Any]] = field(default_factory=list)
 
     def save(self) -> None:
         """Write the current state into the lease's lock file (for crash reclaiming)."""
@@ -229,13 +289,19 @@ class Resources:
                 "tmpdir": self.tmpdir,
                 "netns": self.netns,
                 "daemons": [p.pid for p in self.daemons],
+                "programs": [
+                    [p.pid, start_time(p.pid)] for p in self.programs if p.returncode is None
+                ],
             }
         )
 
+    # A daemon stays in ``daemons`` until its /dev/shm files are gone: whichever call reaps
+    # it (poll() and wait() here, or anywhere else), the next alive()/reap() of a daemon
+    # still listed cleans up after it. Its pid cannot be reused before we reap it, and we
+    # remove the files in the same call, so they cannot be someone else's.
+
     def alive(self, proc: subprocess.Popen[bytes]) -> bool:
-        """Whether daemon ``proc`` runs; if it just died, reap it and clean up after it."""
-        if proc.returncode is not None:
-            return False
+        """Whether daemon ``proc`` runs; if it died, reap it and clean up after it."""
         if proc.poll() is None:
             return True
         self._forget(proc)
@@ -243,8 +309,6 @@ class Resources:
 
     def reap(self, proc: subprocess.Popen[bytes], timeout: float = 10.0) -> None:
         """SIGKILL daemon ``proc`` if it still runs, wait for it, and clean up after it."""
-        if proc.returncode is not None:
-            return  # reaped earlier, by alive() or reap(): its pid may be someone else's now
         if proc.poll() is None:
             try:
                 proc.kill()
@@ -254,30 +318,17 @@ class Resources:
         self._forget(proc)
 
     def _forget(self, proc: subprocess.Popen[bytes]) -> None:
-        # Called right after proc was reaped, before its pid can go to another process:
-        # /dev/shm names carry the pid, so this is the one safe moment to remove them.
+        if proc not in self.daemons:
+            return  # cleaned up earlier: its pid may be someone else's by now
         remove_shm(proc.pid)
-        if proc in self.daemons:
-            self.daemons.remove(proc)
-            self.save()
+        self.daemons.remove(proc)
+        self.save()
 
     def stop_daemons(self, procs: Iterable[subprocess.Popen[bytes]]) -> None:
         """SIGTERM the running daemons, give them TERM_GRACE seconds, then SIGKILL."""
         procs = list(procs)
+        terminate(procs, TERM_GRACE)
         for proc in procs:
-            if proc.poll() is None:
-                try:
-                    proc.terminate()
-                except ProcessLookupError:
-                    pass
-        deadline = time.monotonic() + TERM_GRACE
-        for proc in procs:
-            if proc.returncode is None:
-                try:
-                    proc.wait(timeout=max(0.0, deadline - time.monotonic()))
-                    self._forget(proc)
-                except subprocess.TimeoutExpired:
-                    pass
             self.reap(proc)
 
     def release(self, keep_tmpdir: bool = False) -> list[str]:
@@ -291,9 +342,14 @@ class Resources:
             except Exception as e:
                 errors.append(f"{what}: {e}")
 
+        # Programs first: they are typically clients of the daemons, which then remove
+        # the programs' connection files themselves.
+        attempt("stopping programs started on nodes", terminate, self.programs, PROGRAM_TERM_GRACE)
+        self.programs = []
         attempt("stopping daemons", self.stop_daemons, list(self.daemons))
         for name in reversed(self.netns):
             if netns.exists(name):
+                _log.debug("deleting network namespace %s", name)
                 attempt(f"deleting netns {name}", netns.ip, "netns", "delete", name)
         self.netns = []
         self.daemons = []

@@ -17,6 +17,7 @@ bridge per group, :meth:`Cluster.isolate` takes a port down, :meth:`Cluster.heal
 from __future__ import annotations
 
 import itertools
+import logging
 import os
 import shutil
 import tempfile
@@ -35,6 +36,8 @@ from .node import ClusterError, Node, QuorumStatus
 __all__ = ["Cluster", "ClusterError", "Node", "QuorumStatus", "check_prerequisites"]
 
 _T = TypeVar("_T")
+
+_log = logging.getLogger(__name__)
 
 #: Nodes get 10.213.K.1 ... 10.213.K.N; this keeps N well inside the /24.
 MAX_NODES = 200
@@ -133,6 +136,7 @@ class Cluster:
             self._resources.tmpdir = self.tmpdir
             self._resources.label = f"corosync test cluster {self.name}"
             self._resources.save()
+            _log.debug("%s: subnet 10.213.%d.0/24, temp dir %s", self.name, self.index, self.tmpdir)
             switch = f"{self._prefix}-sw" if nodes > 1 else None
             self._network = Network(self.index, switch, self._resources)
             self._nodes = [self._make_node(i, nodes) for i in range(1, nodes + 1)]
@@ -199,6 +203,13 @@ class Cluster:
         if self._started:
             raise ClusterError(f"{self!r} was already started")
         self._started = True
+        _log.info(
+            "starting %s: %d corosync daemon(s), token %d ms",
+            self.name,
+            len(self._nodes),
+            self.token_ms,
+        )
+        started = time.monotonic()
         try:
             self._network.build(self._nodes)
             entries = [
@@ -222,6 +233,8 @@ class Cluster:
                 self.quorum_timeout,
                 f"all {len(everyone)} nodes to be quorate members",
             )
+            elapsed = time.monotonic() - started
+            _log.info("%s: all nodes quorate after %.1f s", self.name, elapsed)
         except BaseException:
             self.close()
             raise
@@ -315,16 +328,60 @@ class Cluster:
     def kill(self, nodeid: int) -> None:
         """SIGKILL node ``nodeid``'s daemon and wait for it to exit (a crash, not a shutdown)."""
         self._check_open()
-        self.node(nodeid)._kill()
+        node = self.node(nodeid)
+        if node.alive:  # else _kill() raises, and there was nothing to kill
+            _log.info("%s: killing node %d (SIGKILL, pid %s)", self.name, nodeid, node.pid)
+        node._kill()
 
-    def restart(self, nodeid: int) -> None:
+    def restart(self, nodeid: int, *, wait: bool = True, timeout: float = 30.0) -> None:
         """Start node ``nodeid``'s daemon again with the same config (SIGKILLing it first if it
-        runs). Does not wait: follow with :meth:`wait_members` or :meth:`wait_quorate`."""
+        runs), and wait until it is back.
+
+        "Back" means: the node serves clients (``node.connect(...)`` works at once) and the
+        nodes it can reach (alive, and on its side of any :meth:`partition` or
+        :meth:`isolate`) all see exactly each other as members; they are quorate when they
+        hold more than half of the votes (one vote per node, as the harness configures
+        corosync), and inquorate otherwise. Raises :class:`ClusterError` if that does not
+        happen within ``timeout`` seconds or the daemon exits.
+
+        With ``wait=False`` it returns as soon as the daemon process is started, before
+        corosync accepts clients; follow with :meth:`wait_members` or :meth:`wait_quorate`.
+        """
         self._check_open()
         node = self.node(nodeid)
+        _log.info("%s: restarting node %d", self.name, nodeid)
         if node.alive:
             node._kill()
         node._start()
+        if wait:
+            self._wait_back(node, timeout)
+            _log.info("%s: node %d is back", self.name, nodeid)
+
+    def _wait_back(self, node: Node, timeout: float) -> None:
+        """Wait until ``node`` and the nodes it can reach agree on their membership."""
+        everyone = [n.nodeid for n in self._nodes]
+        reachable = self._network.reachable(node.nodeid, everyone)
+        peers = frozenset(i for i in reachable if self.node(i).alive)
+        quorate = 2 * len(peers) > len(everyone)
+
+        def back() -> bool:
+            if not node.alive:
+                raise ClusterError(
+                    f"the corosync daemon of node {node.nodeid} exited\n{self.describe()}"
+                )
+            # The restarted node first: until it answers, asking the others is pointless.
+            for nodeid in sorted(peers, key=lambda i: i != node.nodeid):
+                status = self.node(nodeid).quorum_status()
+                if status is None or status.members != peers or status.quorate != quorate:
+                    return False
+            return True
+
+        state = "quorate" if quorate else "inquorate"
+        self.wait_for(
+            back,
+            timeout,
+            f"node {node.nodeid} to serve clients, with nodes {sorted(peers)} {state} members",
+        )
 
     def _require_network(self, what: str) -> None:
         self._check_open()
@@ -349,12 +406,14 @@ class Cluster:
                 f"partition() needs non-empty groups naming each node of {everyone} exactly"
                 f" once, got {got}"
             )
+        _log.info("%s: partitioning the network into %s", self.name, [list(g) for g in groups])
         self._network.partition(groups)
 
     def isolate(self, nodeid: int) -> None:
         """Cut node ``nodeid`` off the network (its switch port goes down); :meth:`heal`
         brings it back."""
         self._require_network("isolate()")
+        _log.info("%s: isolating node %d", self.name, nodeid)
         self._network.isolate(self.node(nodeid).nodeid)
 
     def heal(self) -> None:
@@ -362,6 +421,7 @@ class Cluster:
         links up. Does not wait for the membership to re-form. A no-op for one node."""
         self._check_open()
         if self._started:
+            _log.info("%s: healing the network", self.name)
             self._network.heal(n.nodeid for n in self._nodes)
 
     def reset(self, timeout: float = 60.0) -> None:
@@ -370,6 +430,7 @@ class Cluster:
         self._check_open()
         if not self._started:
             raise ClusterError(f"{self!r} was not started")
+        _log.info("%s: resetting (heal, restart dead daemons, wait for quorum)", self.name)
         self.heal()
         for node in self._nodes:
             if not node.alive:
@@ -385,8 +446,10 @@ class Cluster:
 def _finalize(resources: Resources) -> None:
     # Runs from close(), from garbage collection or at interpreter exit: it must not raise.
     try:
+        _log.debug("cleaning up %s", resources.label)
         keep = os.environ.get(KEEP_ENV) == "1"
         errors = resources.release(keep_tmpdir=keep)
+        _log.info("%s: cleaned up%s", resources.label, " with errors" if errors else "")
         if errors:
             warnings.warn(
                 f"cleaning up {resources.label} failed: " + "; ".join(errors),

@@ -12,6 +12,7 @@ moves ports to one bridge per group, isolation takes a port down.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable, Sequence
 
 from . import netns
@@ -19,6 +20,8 @@ from ._resources import Resources
 from .node import ClusterError, Node
 
 __all__ = ["Network"]
+
+_log = logging.getLogger(__name__)
 
 
 def _ip(*args: str, netns_name: str | None = None) -> None:
@@ -62,6 +65,7 @@ class Network:
         # lock finds the name in the record and deletes the namespace.
         self._resources.netns.append(name)
         self._resources.save()
+        _log.debug("creating network namespace %s", name)
         _ip("netns", "add", name)
         _ip("link", "set", "lo", "up", netns_name=name)
 
@@ -75,6 +79,7 @@ class Network:
             if self.switch is None:
                 continue  # one node: lo only
             inner, outer = self.veth(node.nodeid)
+            _log.debug("linking %s (%s) to switch port %s", inner, node.address, outer)
             _ip(
                 *f"link add {inner} netns {node.netns} type veth peer name {outer}".split(),
                 *("netns", self.switch),
@@ -125,6 +130,16 @@ class Network:
         _ip_batch(self.switch, commands)
         self.partitioned = None
         self.isolated.clear()
+
+    def reachable(self, nodeid: int, nodeids: Iterable[int]) -> frozenset[int]:
+        """The nodes among ``nodeids`` that node ``nodeid`` can talk to under the current
+        faults, itself included."""
+        if nodeid in self.isolated:
+            return frozenset([nodeid])
+        candidates = set(nodeids)
+        if self.partitioned is not None:
+            candidates &= next(set(g) for g in self.partitioned if nodeid in g)
+        return frozenset(candidates - self.isolated)
 
     def describe(self) -> list[str]:
         """Lines naming the faults in force, for error messages."""

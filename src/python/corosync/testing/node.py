@@ -7,11 +7,12 @@ Also :class:`QuorumStatus` (a node's view of quorum, read with ``corosync-quorum
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import subprocess
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
+from typing import IO, TYPE_CHECKING, Any, Literal, ParamSpec, TypedDict, TypeVar, Unpack, overload
 
 from . import netns
 from ._resources import Resources
@@ -19,7 +20,9 @@ from ._resources import Resources
 if TYPE_CHECKING:
     from .cluster import Cluster
 
-__all__ = ["ClusterError", "Node", "QuorumStatus", "python_env"]
+__all__ = ["ClusterError", "Node", "PopenOptions", "QuorumStatus", "python_env"]
+
+_log = logging.getLogger(__name__)
 
 _P = ParamSpec("_P")
 _T = TypeVar("_T")
@@ -74,6 +77,28 @@ class QuorumStatus:
             raise ValueError(f"unexpected corosync-quorumtool output: {text!r}") from e
 
 
+_File = int | IO[Any] | None
+
+
+class PopenOptions(TypedDict, total=False):
+    """The keywords of :class:`subprocess.Popen` that :meth:`Node.popen` passes on, besides
+    ``text``, ``encoding``, ``errors`` and ``universal_newlines`` (which decide whether the
+    Popen speaks ``str`` or ``bytes``). ``shell`` and ``executable`` are left out: the
+    command line starts with ``ip netns exec``."""
+
+    stdin: _File
+    stdout: _File
+    stderr: _File
+    bufsize: int
+    cwd: str | bytes | os.PathLike[str] | os.PathLike[bytes] | None
+    env: Mapping[str, str] | None
+    close_fds: bool
+    pass_fds: Collection[int]
+    start_new_session: bool
+    restore_signals: bool
+    umask: int
+
+
 def _tail(path: str, lines: int) -> str:
     try:
         with open(path, "rb") as f:
@@ -112,25 +137,66 @@ class Node:
         address: str,
         workdir: str,
     ) -> None:
-        #: The cluster this node belongs to.
-        self.cluster = cluster
+        self._cluster = cluster
         self._resources = resources
-        #: corosync node id, 1..N: also this node's index in the cluster.
-        self.nodeid = nodeid
-        #: Name of the node's network namespace (``ip netns exec NAME ...``).
-        self.netns = netns_name
-        #: The node's ring0 address.
-        self.address = address
-        #: Directory with this node's config, log, ``/run`` and state dir.
-        self.workdir = workdir
-        self.conf_path = os.path.join(workdir, "corosync.conf")
-        #: corosync's log file (``logging.logfile``).
-        self.log_path = os.path.join(workdir, "corosync.log")
-        #: Standard output and error of the daemon (errors from before logging starts).
-        self.output_path = os.path.join(workdir, "daemon.out")
-        self.run_dir = os.path.join(workdir, "run")
-        self.state_dir = os.path.join(workdir, "state")
+        self._nodeid = nodeid
+        self._netns = netns_name
+        self._address = address
+        self._workdir = workdir
         self._proc: subprocess.Popen[bytes] | None = None
+
+    # Read-only properties rather than plain attributes: help(Node) documents them, and a
+    # test cannot rename a node under the harness's feet.
+
+    @property
+    def cluster(self) -> Cluster:
+        """The cluster this node belongs to."""
+        return self._cluster
+
+    @property
+    def nodeid(self) -> int:
+        """corosync node id, 1..N: also this node's index in the cluster."""
+        return self._nodeid
+
+    @property
+    def netns(self) -> str:
+        """Name of the node's network namespace (``ip netns exec NAME ...``)."""
+        return self._netns
+
+    @property
+    def address(self) -> str:
+        """The node's ring0 address (``10.213.K.<nodeid>``; ``127.0.0.1`` for one node)."""
+        return self._address
+
+    @property
+    def workdir(self) -> str:
+        """Directory with this node's config, log, ``/run`` and state dir."""
+        return self._workdir
+
+    @property
+    def conf_path(self) -> str:
+        """The node's ``corosync.conf``."""
+        return os.path.join(self._workdir, "corosync.conf")
+
+    @property
+    def log_path(self) -> str:
+        """corosync's log file (``logging.logfile``)."""
+        return os.path.join(self._workdir, "corosync.log")
+
+    @property
+    def output_path(self) -> str:
+        """Standard output and error of the daemon (errors from before logging starts)."""
+        return os.path.join(self._workdir, "daemon.out")
+
+    @property
+    def run_dir(self) -> str:
+        """Bind-mounted on ``/run`` for the daemon (corosync locks ``/run/corosync.pid``)."""
+        return os.path.join(self._workdir, "run")
+
+    @property
+    def state_dir(self) -> str:
+        """corosync's ``system.state_dir``."""
+        return os.path.join(self._workdir, "state")
 
     def __repr__(self) -> str:
         state = f"pid {self.pid}" if self.alive else "down"
@@ -172,11 +238,107 @@ class Node:
         except netns.CommandError as e:
             raise ClusterError(str(e)) from e
 
-    def popen(self, argv: Sequence[str], **kwargs: Any) -> subprocess.Popen[Any]:
+    # The overloads mirror typeshed's for subprocess.Popen: any of text=True, an encoding,
+    # errors or universal_newlines=True gives a Popen[str]; none of them a Popen[bytes].
+    @overload
+    def popen(
+        self,
+        argv: Sequence[str],
+        *,
+        text: Literal[True],
+        encoding: str | None = None,
+        errors: str | None = None,
+        universal_newlines: bool | None = None,
+        **kwargs: Unpack[PopenOptions],
+    ) -> subprocess.Popen[str]: ...
+    @overload
+    def popen(
+        self,
+        argv: Sequence[str],
+        *,
+        text: bool | None = None,
+        encoding: str,
+        errors: str | None = None,
+        universal_newlines: bool | None = None,
+        **kwargs: Unpack[PopenOptions],
+    ) -> subprocess.Popen[str]: ...
+    @overload
+    def popen(
+        self,
+        argv: Sequence[str],
+        *,
+        text: bool | None = None,
+        encoding: str | None = None,
+        errors: str,
+        universal_newlines: bool | None = None,
+        **kwargs: Unpack[PopenOptions],
+    ) -> subprocess.Popen[str]: ...
+    @overload
+    def popen(
+        self,
+        argv: Sequence[str],
+        *,
+        text: bool | None = None,
+        encoding: str | None = None,
+        errors: str | None = None,
+        universal_newlines: Literal[True],
+        **kwargs: Unpack[PopenOptions],
+    ) -> subprocess.Popen[str]: ...
+    @overload
+    def popen(
+        self,
+        argv: Sequence[str],
+        *,
+        text: Literal[False] | None = None,
+        encoding: None = None,
+        errors: None = None,
+        universal_newlines: Literal[False] | None = None,
+        **kwargs: Unpack[PopenOptions],
+    ) -> subprocess.Popen[bytes]: ...
+    @overload
+    def popen(
+        self,
+        argv: Sequence[str],
+        *,
+        text: bool | None = None,
+        encoding: str | None = None,
+        errors: str | None = None,
+        universal_newlines: bool | None = None,
+        **kwargs: Unpack[PopenOptions],
+    ) -> subprocess.Popen[Any]: ...
+    def popen(
+        self,
+        argv: Sequence[str],
+        *,
+        text: bool | None = None,
+        encoding: str | None = None,
+        errors: str | None = None,
+        universal_newlines: bool | None = None,
+        **kwargs: Unpack[PopenOptions],
+    ) -> subprocess.Popen[Any]:
         """Start a program inside the node's namespace (``ip netns exec``) and return its
-        Popen; keyword arguments go to :class:`subprocess.Popen`. For a Python program that
-        uses this corosync package, pass ``env=python_env()``."""
-        return subprocess.Popen(netns.exec_argv(self.netns, argv), **kwargs)
+        Popen. ``text``, ``encoding``, ``errors``, ``universal_newlines`` and the keywords of
+        :class:`PopenOptions` go to :class:`subprocess.Popen`; as there, any of the first
+        four makes it a ``Popen[str]``. For a Python program that uses this corosync
+        package, pass ``env=python_env()``.
+
+        The cluster owns the program: :meth:`Cluster.close` (and the cluster's garbage
+        collection or interpreter exit) SIGTERMs it if it still runs, SIGKILLs it a second
+        later, and reaps it. ``ip netns exec`` execs the program in place, so the Popen's
+        pid is the program's own and the signals reach it.
+        """
+        proc = subprocess.Popen(
+            netns.exec_argv(self.netns, argv),
+            text=text,
+            encoding=encoding,
+            errors=errors,
+            universal_newlines=universal_newlines,
+            **kwargs,
+        )
+        self._resources.programs.append(proc)
+        self._resources.save()  # for reclaiming, should this process die without cleanup
+        _log.debug("node %d: started %s as pid %d", self.nodeid, list(argv), proc.pid)
+        return proc
 
     def quorum_status(self) -> QuorumStatus | None:
         """This node's quorum and membership, or None if its daemon does not answer."""
@@ -232,6 +394,14 @@ class Node:
         self._proc = proc
         self._resources.daemons.append(proc)
         self._resources.save()
+        _log.debug(
+            "node %d: started corosync, pid %d, netns %s, address %s, config %s",
+            self.nodeid,
+            proc.pid,
+            self.netns,
+            self.address,
+            self.conf_path,
+        )
 
     def _kill(self) -> None:
         if self._proc is None or not self.alive:

@@ -1,0 +1,43 @@
+"""The public surface of corosync.testing: exported names, documentation, static types."""
+
+from __future__ import annotations
+
+import pydoc
+import re
+import subprocess
+from typing import assert_type
+
+import corosync.testing
+from corosync.testing import Cluster, Node, QuorumStatus
+
+
+def test_quorum_status_is_exported_and_is_what_nodes_return() -> None:
+    assert "QuorumStatus" in corosync.testing.__all__
+    assert QuorumStatus.__doc__
+    with Cluster(1) as cluster:
+        status = cluster.node(1).quorum_status()
+        assert isinstance(status, QuorumStatus)
+        assert (status.nodeid, status.quorate, status.members) == (1, True, frozenset({1}))
+
+
+def test_help_on_node_documents_its_attributes() -> None:
+    text = pydoc.plain(pydoc.render_doc(Node))
+    for name in ("cluster", "nodeid", "address", "netns", "workdir", "log_path", "alive", "pid"):
+        # pydoc lists a documented descriptor as its name, then its docstring indented.
+        assert re.search(rf"^ \|  {name}\n \|      \S", text, re.M), f"{name} undocumented"
+
+
+def test_popen_output_type_follows_text_arguments() -> None:
+    # assert_type makes mypy --strict (tools/check_types.sh) check the overloads of popen;
+    # at runtime the outputs show what those types promise.
+    with Cluster(1) as cluster:
+        node = cluster.node(1)
+        as_bytes = node.popen(["echo", "hi"], stdout=subprocess.PIPE)
+        assert_type(as_bytes, subprocess.Popen[bytes])
+        as_text = node.popen(["echo", "hi"], stdout=subprocess.PIPE, text=True)
+        assert_type(as_text, subprocess.Popen[str])
+        decoded = node.popen(["echo", "hi"], stdout=subprocess.PIPE, encoding="utf-8")
+        assert_type(decoded, subprocess.Popen[str])
+        assert as_bytes.communicate(timeout=10)[0] == b"hi\n"
+        assert as_text.communicate(timeout=10)[0] == "hi\n"
+        assert decoded.communicate(timeout=10)[0] == "hi\n"

@@ -1,0 +1,86 @@
+"""Cluster.restart() returns once the node serves clients and is a quorate member again, so
+that a test can connect to it at once; ``wait=False`` returns as soon as the daemon is started.
+
+Clients are opened with the C library through ctypes (as in tests/test_testing_harness.py),
+so these tests do not depend on corosync's own binding.
+"""
+
+from __future__ import annotations
+
+import ctypes
+from collections.abc import Iterator
+
+import pytest
+
+from corosync.testing import Cluster, Node
+
+_libcpg = ctypes.CDLL("libcpg.so.4")
+CS_OK = 1
+
+
+def cpg_initialize_rc(node: Node) -> int:
+    """Open (and close again) a CPG handle on ``node``; return cpg_initialize's result."""
+
+    def attempt() -> int:
+        handle = ctypes.c_uint64()
+        callbacks = (ctypes.c_void_p * 2)()  # cpg_callbacks_t without callbacks
+        rc: int = _libcpg.cpg_initialize(ctypes.byref(handle), ctypes.byref(callbacks))
+        if rc == CS_OK:
+            _libcpg.cpg_finalize(handle)
+        return rc
+
+    return node.connect(attempt)
+
+
+@pytest.fixture(scope="module")
+def cluster3() -> Iterator[Cluster]:
+    with Cluster(3) as cluster:
+        yield cluster
+
+
+@pytest.fixture
+def healthy(cluster3: Cluster) -> Cluster:
+    cluster3.reset()
+    return cluster3
+
+
+def test_restart_returns_once_the_node_serves_clients_and_is_a_quorate_member(
+    healthy: Cluster,
+) -> None:
+    node = healthy.node(2)
+    for _ in range(3):
+        old_pid = node.pid
+        healthy.restart(2)
+        assert node.pid not in (None, old_pid)
+        assert cpg_initialize_rc(node) == CS_OK
+        status = node.quorum_status()
+        assert status is not None and status.quorate and status.members == {1, 2, 3}
+
+
+def test_restart_of_a_killed_node_waits_too(healthy: Cluster) -> None:
+    healthy.kill(3)
+    healthy.wait_members(1, [1, 2], timeout=15)
+    healthy.restart(3)
+    assert cpg_initialize_rc(healthy.node(3)) == CS_OK
+    for node in healthy.nodes:
+        status = node.quorum_status()
+        assert status is not None and status.quorate and status.members == {1, 2, 3}
+
+
+def test_restart_without_quorum_waits_for_the_node_to_serve_clients(healthy: Cluster) -> None:
+    # Node 3 is cut off: it can only form a membership of its own, without quorum.
+    healthy.isolate(3)
+    healthy.restart(3)
+    assert cpg_initialize_rc(healthy.node(3)) == CS_OK
+    status = healthy.node(3).quorum_status()
+    assert status is not None and not status.quorate and status.members == {3}
+
+
+def test_restart_without_wait_returns_before_the_daemon_serves_clients(healthy: Cluster) -> None:
+    node = healthy.node(2)
+    healthy.restart(2, wait=False)
+    # corosync takes a few hundred milliseconds to accept clients after it starts.
+    assert node.alive
+    assert cpg_initialize_rc(node) != CS_OK
+    healthy.wait_members(2, [1, 2, 3], timeout=15)
+    assert cpg_initialize_rc(node) == CS_OK
