@@ -387,21 +387,32 @@ class TestRefusals:
         with pytest.raises(TypeError, match="contiguous"):
             cpg.mcast(memoryview(b"abcdef")[::2])
 
-    @pytest.mark.parametrize("guarantee", [2, "AGREED", None, 99])
+    @pytest.mark.parametrize("guarantee", ["AGREED", None, 2.0, True])
     def test_a_guarantee_that_is_not_a_guarantee_raises_type_error(
         self, open_cpg: CpgFactory, group: str, guarantee: object
     ) -> None:
         cpg = open_cpg()
         cpg.join(group)
-        with pytest.raises(TypeError):
+        with pytest.raises(TypeError, match=r"^guarantee must be Guarantee or an int, not \w+$"):
             cpg.mcast(b"x", guarantee=guarantee)  # type: ignore[arg-type]
 
-    @pytest.mark.parametrize("flags", [2, "ALL", 99])
+    @pytest.mark.parametrize("guarantee", [-1, 4, 2**70])
+    def test_a_guarantee_out_of_range_raises_value_error(
+        self, open_cpg: CpgFactory, group: str, guarantee: int
+    ) -> None:
+        cpg = open_cpg()
+        cpg.join(group)
+        with pytest.raises(ValueError, match=r"^guarantee must be a Guarantee \(0 to 3\), not"):
+            cpg.mcast(b"x", guarantee=guarantee)  # type: ignore[arg-type]
+
+    @pytest.mark.parametrize("flags", ["ALL", None])
     def test_dispatch_flags_must_be_dispatch_flags(
         self, open_cpg: CpgFactory, flags: object
     ) -> None:
-        with pytest.raises(TypeError):
+        with pytest.raises(TypeError, match=r"^flags must be DispatchFlags or an int, not"):
             open_cpg().dispatch(flags)  # type: ignore[arg-type]
+        with pytest.raises(ValueError, match=r"^flags must be a DispatchFlags \(1 to 4\), not 99$"):
+            open_cpg().dispatch(99)  # type: ignore[arg-type]
 
     @pytest.mark.parametrize("attribute", ["on_deliver", "on_confchg", "on_totem_confchg"])
     def test_a_callback_that_is_not_callable_raises_type_error(

@@ -134,7 +134,9 @@ class TestSendWindow:
         assert cpg.flow_control_enabled
         grown_mib = (daemon_rss_kib(corosync_node.pid) - before) / 1024
         assert sent * len(payload) <= cpg.send_window_bytes
-        assert grown_mib < 2 * cpg.send_window_bytes / (1 << 20) + 16
+        # corosync keeps a few copies of a queued message (totem, the IPC event queue): the
+        # bound is a small multiple of the window, against 250 MiB and more without one.
+        assert grown_mib < 4 * cpg.send_window_bytes / (1 << 20) + 32
         # Every accepted message arrives once the sender dispatches, and the window opens.
         pump([cpg], lambda: len(recorder.messages()) == sent, timeout=60)
         assert not cpg.flow_control_enabled

@@ -1,4 +1,6 @@
 // Python binding of corosync::Cpg as corosync.CPG (cpg_* of libcpg, cpg.h, cpg_overview(3)).
+#include "brief_errors.hpp"
+#include "enum_args.hpp"
 #include "gil.hpp"
 #include "handle_binding.hpp"
 #include "py_types.hpp"
@@ -16,6 +18,9 @@
 #include <memory>
 #include <optional>
 #include <vector>
+
+COROSYNC_INT_ENUM_ARG(cpg_guarantee_t, "guarantee", "Guarantee", CPG_TYPE_UNORDERED,
+                      CPG_TYPE_SAFE)
 
 namespace corosync::python {
 
@@ -336,6 +341,7 @@ void bind_cpg(py::module_& m) {
           },
           "The names of every group in the cluster (cpg_iteration_* with "
           "CPG_ITERATION_NAME_ONLY).");
+  brief_argument_errors(cls);
 }
 
 }  // namespace corosync::python

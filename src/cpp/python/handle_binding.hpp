@@ -3,6 +3,7 @@
 #pragma once
 
 #include "gil.hpp"
+#include "enum_args.hpp"
 #include "service_binding.hpp"
 
 #include <corosync_cxx/handle.hpp>
@@ -10,6 +11,9 @@
 #include <pybind11/pybind11.h>
 
 #include <string>
+
+COROSYNC_INT_ENUM_ARG(corosync::DispatchFlags, "flags", "DispatchFlags", CS_DISPATCH_ONE,
+                      CS_DISPATCH_ONE_NONBLOCKING)
 
 namespace corosync::python {
 

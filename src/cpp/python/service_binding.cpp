@@ -35,7 +35,8 @@ void finalize_collected(Handle& handle, const char* type_name) noexcept {
 
 py::object checked_callback(const py::object& fn, const char* name) {
   if (!fn.is_none() && !PyCallable_Check(fn.ptr()))
-    throw py::type_error(std::string(name) + " must be callable or None");
+    throw py::type_error(std::string(name) + " must be callable or None, not " +
+                         Py_TYPE(fn.ptr())->tp_name);
   return fn;
 }
 
