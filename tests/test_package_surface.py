@@ -119,3 +119,15 @@ def test_group_names_round_trip_losslessly(open_cpg: CpgFactory, group: str) -> 
     assert recorder.confchgs()[0].group == group  # bytes in, str out: the same name
     assert repr(group) in repr(cpg)
     cpg.leave(group)  # and str in for the same group
+
+
+def test_local_address_is_this_process_as_callbacks_name_it(
+    open_cpg: CpgFactory, group: str
+) -> None:
+    recorder = Recorder()
+    cpg = recorder.attach(open_cpg())
+    cpg.join(group)
+    pump([cpg], lambda: bool(recorder.confchgs()))
+    joined = recorder.confchgs()[0].joined
+    assert [(a.nodeid, a.pid) for a in joined] == [cpg.local_address]
+    assert cpg.local_address == (cpg.local_nodeid, os.getpid())

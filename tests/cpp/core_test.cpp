@@ -110,6 +110,21 @@ void cpg_against_the_daemon() {
   // Moving keeps the connection working; the moved-from Cpg is closed.
   corosync::Cpg moved(std::move(cpg));
   expect(cpg.closed() && !moved.closed(), "cpg: a moved-from handle is closed");
+  // Every method of a moved-from handle throws ClosedError instead of dereferencing null.
+  auto closed_error_from = [](auto&& call) {
+    try {
+      call();
+    } catch (const corosync::ClosedError&) {
+      return true;
+    }
+    return false;
+  };
+  expect(closed_error_from([&] { cpg.dispatch(); }) &&
+             closed_error_from([&] { cpg.set_listener(nullptr); }) &&
+             closed_error_from([&] { cpg.retry(); }) && closed_error_from([&] { cpg.fd(); }) &&
+             closed_error_from([&] { cpg.join(corosync::CpgName("x")); }) &&
+             closed_error_from([&] { cpg.mcast_joined(nullptr, CPG_TYPE_AGREED, parts, 2); }),
+         "cpg: a moved-from handle throws ClosedError from every method");
   moved.mcast_joined(nullptr, CPG_TYPE_AGREED, parts, 2);
   moved.close();
   moved.close();

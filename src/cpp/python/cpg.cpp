@@ -287,6 +287,14 @@ void bind_cpg(py::module_& m) {
           "This node's id (cpg_local_get, asked once when the handle connects: it cannot "
           "change while the daemon runs).")
       .def_property_readonly(
+          "local_address",
+          [](PyCpg& self) {
+            return py::typing::Tuple<int, int>(
+                py::make_tuple(self.cpg.local_get(), static_cast<uint32_t>(getpid())));
+          },
+          "(local_nodeid, pid): this process as the callbacks name it, e.g. "
+          "`(a.nodeid, a.pid) == cpg.local_address` finds it among a confchg's members.")
+      .def_property_readonly(
           "send_window_messages",
           [](PyCpg& self) { return self.cpg.options().send_window_messages; },
           "How many of this handle's messages may be on their way back to it before mcast "

@@ -7,5 +7,5 @@ PYBIND11_MODULE(_corosync, m) {
   m.doc() = "Compiled core of the corosync package; import `corosync` instead.";
   corosync::python::bind_errors(m);
   corosync::python::bind_dispatch_flags(m);
-  corosync::python::bind_cpg(m);
+  corosync::python::bind_services(m);
 }

@@ -203,6 +203,12 @@ class CPG:
         senders to pause (cpg_flow_control_state_get; corosync 3's libcpg always answers disabled).
         """
     @property
+    def local_address(self) -> tuple[int, int]:
+        """
+        (local_nodeid, pid): this process as the callbacks name it, e.g. `(a.nodeid, a.pid) ==
+        cpg.local_address` finds it among a confchg's members.
+        """
+    @property
     def local_nodeid(self) -> int:
         """
         This node's id (cpg_local_get, asked once when the handle connects: it cannot change while
