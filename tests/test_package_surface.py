@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import gc
 import os
+import re
 import subprocess
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pytest
 from conftest import CpgFactory
@@ -131,3 +133,28 @@ def test_local_address_is_this_process_as_callbacks_name_it(
     joined = recorder.confchgs()[0].joined
     assert [(a.nodeid, a.pid) for a in joined] == [cpg.local_address]
     assert cpg.local_address == (cpg.local_nodeid, os.getpid())
+
+
+def test_every_error_after_close_names_a_real_c_function(open_cpg: CpgFactory) -> None:
+    declared = set(re.findall(r"\b(cpg_\w+)\s*\(", Path("/usr/include/corosync/cpg.h").read_text()))
+    cpg = open_cpg()
+    cpg.close()
+    calls: dict[str, Callable[[], object]] = {
+        "join": lambda: cpg.join("g"),
+        "leave": lambda: cpg.leave("g"),
+        "mcast": lambda: cpg.mcast(b"x"),
+        "membership": lambda: cpg.membership("g"),
+        "groups": cpg.groups,
+        "group_names": cpg.group_names,
+        "fileno": cpg.fileno,
+        "dispatch": cpg.dispatch,
+        "local_nodeid": lambda: cpg.local_nodeid,
+        "max_atomic_msgsize": lambda: cpg.max_atomic_msgsize,
+        "flow_control_enabled": lambda: cpg.flow_control_enabled,
+        "on_deliver": lambda: setattr(cpg, "on_deliver", print),
+    }
+    for what, call in calls.items():
+        with pytest.raises(corosync.ClosedError) as info:
+            call()
+        assert info.value.function in declared, (what, info.value.function)
+        assert str(info.value).startswith(f"{info.value.function} failed: "), what

@@ -123,6 +123,8 @@ class Handle {
   // behind it stay queued. Throws ReentrantDispatchError from a callback.
   void dispatch(DispatchFlags flags = DispatchFlags::All, const InterruptCheck& check = {});
   const RetryPolicy& retry() const;
+  // The service's C entry points (their names are what errors report).
+  const ServiceOps& ops() const noexcept { return *ops_; }
 
   // For trampolines: runs a callback of `connection` (found from the context pointer),
   // keeping its exception for dispatch() to rethrow. Lets no exception into C, except the

@@ -15,6 +15,7 @@
 #include <pybind11/pybind11.h>
 
 #include <cstdint>
+#include <string>
 
 namespace corosync::python {
 
@@ -67,7 +68,11 @@ void def_callback(py::class_<Owner, Extra...>& cls, const char* name, py::object
       name,
       [slot](Owner& self) { return Callback(self.*slot ? self.*slot : py::none()); },
       [slot, name, handle_of](Owner& self, const Callback& fn) {
-        if (handle_of(self).closed()) throw ClosedError(name);
+        Handle& handle = handle_of(self);
+        // Callbacks run from the service's dispatch: that is the C call this one serves.
+        if (handle.closed())
+          throw ClosedError(handle.ops().dispatch_name,
+                            std::string(name) + " cannot be set: the handle is closed");
         self.*slot = checked_callback(fn, name);
       },
       doc);
