@@ -5,12 +5,15 @@ from __future__ import annotations
 import array
 import mmap
 import os
+import select
+import selectors
 
 import pytest
 from conftest import CpgFactory
 from cpg_events import ConfChg, Recorder, pump, settle
 
 import corosync
+from corosync import DispatchFlags
 from corosync.cpg import CPG_MAX_NAME_LENGTH, Address, GroupMember, Guarantee, Reason
 
 PID = os.getpid()
@@ -40,10 +43,35 @@ def test_flow_control_is_off_when_idle(open_cpg: CpgFactory) -> None:
     assert open_cpg().flow_control_enabled is False
 
 
-def test_fileno_is_a_pollable_fd(open_cpg: CpgFactory) -> None:
-    fd = open_cpg().fileno()
+def readable(fd: int, timeout: float) -> bool:
+    """Whether poll(2) reports `fd` readable within `timeout` seconds."""
+    poller = select.poll()
+    poller.register(fd, select.POLLIN)
+    return any(events & select.POLLIN for _, events in poller.poll(timeout * 1000))
+
+
+def test_fileno_is_readable_only_when_an_event_is_queued(open_cpg: CpgFactory, group: str) -> None:
+    cpg, recorder = joined_recorder(open_cpg, group)
+    fd = cpg.fileno()
     assert isinstance(fd, int) and fd >= 0
-    os.fstat(fd)
+    # The join's confchg was dispatched: nothing is queued.
+    assert not readable(fd, timeout=0), "readable with nothing queued"
+    cpg.mcast(b"wake up")
+    # Generous: the fd must become readable, however slowly the message comes round.
+    assert readable(fd, timeout=10), "not readable with a message queued"
+    cpg.dispatch(DispatchFlags.ALL)
+    assert recorder.messages() == [b"wake up"]
+    assert not readable(fd, timeout=0), "still readable after everything was dispatched"
+    # selectors (epoll here) and select() see the same, through the handle's fileno().
+    with selectors.DefaultSelector() as selector:
+        selector.register(cpg, selectors.EVENT_READ)
+        assert selector.select(timeout=0) == []
+        cpg.mcast(b"again")
+        assert [key.fileobj for key, _ in selector.select(timeout=10)] == [cpg]
+    assert select.select([cpg], [], [], 0)[0] == [cpg]
+    cpg.dispatch(DispatchFlags.ALL)
+    assert recorder.messages() == [b"wake up", b"again"]
+    assert select.select([cpg], [], [], 0)[0] == []
 
 
 def test_join_reports_this_process_as_joined(open_cpg: CpgFactory, group: str) -> None:
