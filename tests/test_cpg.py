@@ -10,7 +10,7 @@ import selectors
 
 import pytest
 from conftest import CpgFactory
-from cpg_events import ConfChg, Recorder, pump, settle
+from cpg_events import ConfChg, Recorder, TotemConfChg, pump, pump_past_marker
 
 import corosync
 from corosync import DispatchFlags
@@ -224,7 +224,10 @@ def test_deliver_initial_totem_conf_reports_the_ring_on_join(
 
 def test_without_the_flag_no_totem_conf_arrives_on_join(open_cpg: CpgFactory, group: str) -> None:
     cpg, recorder = joined_recorder(open_cpg, group)
-    settle([cpg])
+    # With the flag, corosync queues the initial totem conf on the group's connection right
+    # after the join's confchg: ahead of any message sent after the join.
+    before_marker = pump_past_marker(cpg, recorder, group)
+    assert [e for e in before_marker if isinstance(e, TotemConfChg)] == []
     assert recorder.totem_confchgs() == []
 
 
@@ -247,8 +250,12 @@ def test_callbacks_can_be_removed(open_cpg: CpgFactory, group: str) -> None:
     cpg.on_deliver = None
     assert cpg.on_deliver is None
     cpg.mcast(b"dropped")
-    settle([cpg])
+    # The leave's confchg comes after the message in the group's order: once it has been
+    # dispatched, so has the message, to no callback.
+    cpg.leave(group)
+    pump([cpg], lambda: len(recorder.confchgs(group)) == 2, what="the leave confchg")
     assert recorder.messages() == []
+    assert recorder.confchgs(group)[1].left == [Address(1, PID, Reason.LEAVE)]
 
 
 class TestSeveralGroupsPerHandle:
@@ -264,8 +271,9 @@ class TestSeveralGroupsPerHandle:
         assert recorder.messages(first) == [b"one"]
         assert recorder.messages(second) == [b"two"]
         assert {c.group for c in recorder.confchgs()} == {first, second}
-        # corosync sends totem changes per connection; the handle reports each once.
-        settle([cpg])
+        # corosync sends the initial totem conf on each group's connection, after the join's
+        # confchg and so before each group's message: both have been dispatched, and the
+        # handle reported them once.
         assert len(recorder.totem_confchgs()) == 1
 
     def test_mcast_needs_the_group_when_several_are_joined(
