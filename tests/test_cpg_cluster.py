@@ -254,10 +254,19 @@ def test_a_partition_reports_nodedown_and_healing_reports_nodeup(
         timeout=30,
         what="both sides to see the other side go",
     )
-    # Each side goes on talking within itself.
+    # Each side goes on talking within itself, and nothing crosses the cut. Each side's
+    # second message is sent after the other side's message was delivered: in one ring it
+    # would follow that message in the total order, so the other side's message would be
+    # delivered first, however slowly.
     handles[2][0].mcast(b"majority")
     pump(cpgs(handles), lambda: handles[3][1].messages(group) == [b"majority"])
-    assert handles[1][1].messages(group) == []
+    handles[1][0].mcast(b"minority")
+    pump(cpgs(handles), lambda: b"minority" in handles[1][1].messages(group))
+    assert handles[1][1].messages(group) == [b"minority"]
+    handles[2][0].mcast(b"majority again")
+    pump(cpgs(handles), lambda: b"majority again" in handles[3][1].messages(group))
+    for nodeid in (2, 3):
+        assert handles[nodeid][1].messages(group) == [b"majority", b"majority again"]
 
     healthy_cluster.heal()
 
