@@ -193,7 +193,7 @@ def test_resolve_finds_the_descriptor_on_the_extensions_class() -> None:
     with pytest.raises(AttributeError):
         resolve("CPG.no_such_method")
     with pytest.raises(AttributeError):
-        resolve("CPG.__repr__")  # inherited from pybind11's base: not the package's
+        resolve("CPG.__reduce_ex__")  # inherited from object: not the package's
 
 
 def test_a_docstring_names_a_function_only_as_a_whole_word() -> None:
