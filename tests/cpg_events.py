@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import select
 import time
+import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
@@ -94,10 +95,36 @@ def pump(
             handle.dispatch(corosync.DispatchFlags.ALL)
 
 
-def settle(handles: Sequence[corosync.CPG], seconds: float = 0.3) -> None:
-    """Dispatch everything that arrives within ``seconds`` (to show that nothing more does)."""
-    deadline = time.monotonic() + seconds
-    while (left := deadline - time.monotonic()) > 0:
-        readable, _, _ = select.select(list(handles), [], [], left)
-        for handle in readable:
-            handle.dispatch(corosync.DispatchFlags.ALL)
+def pump_past_marker(
+    cpg: corosync.CPG,
+    recorder: Recorder,
+    group: str | bytes,
+    *,
+    timeout: float = 15.0,
+) -> list[Event]:
+    """Send a marker message to `group` and dispatch `cpg` until the marker is delivered;
+    returns the events recorded before it.
+
+    corosync delivers the messages and membership changes of one group to a connection in
+    one total order, and the connection's own sends keep their order in it. So whatever
+    corosync queued for `group` ahead of the marker has been dispatched by the time the
+    marker arrives: an event missing from the result did not happen, however slow delivery
+    is. (No such order holds across groups, nor for ring changes reported on the handle's
+    control connection.)"""
+    marker = b"marker-" + uuid.uuid4().hex.encode()
+    cpg.mcast(marker, group=group)
+
+    def marker_index() -> int | None:
+        return next(
+            (
+                i
+                for i, e in enumerate(recorder.events)
+                if isinstance(e, Delivered) and e.message == marker
+            ),
+            None,
+        )
+
+    pump([cpg], lambda: marker_index() is not None, timeout=timeout, what="the marker message")
+    index = marker_index()
+    assert index is not None
+    return recorder.events[:index]

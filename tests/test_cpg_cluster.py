@@ -130,10 +130,19 @@ def test_messages_cross_nodes_whole_and_binary_safe(open_on: OpenOn, group: str,
         lambda: all(r.messages(group) for _, r in handles.values()),
         timeout=60,
     )
+    # Nothing more of it comes later (a second copy, or the rest of a fragmented send that
+    # libcpg gave up on and sent again whole): the sender's next message follows all of it.
+    handles[2][0].mcast(b"next")
+    pump(
+        cpgs(handles),
+        lambda: all(b"next" in r.messages(group) for _, r in handles.values()),
+        timeout=60,
+    )
     for _, recorder in handles.values():
-        [delivered] = recorder.delivered(group)
+        delivered, after = recorder.delivered(group)
         assert (delivered.nodeid, delivered.pid) == (2, PID)
         assert delivered.message == payload
+        assert after.message == b"next"
 
 
 def test_a_leaving_process_is_reported_with_reason_leave(open_on: OpenOn, group: str) -> None:
@@ -255,10 +264,19 @@ def test_a_partition_reports_nodedown_and_healing_reports_nodeup(
         timeout=30,
         what="both sides to see the other side go",
     )
-    # Each side goes on talking within itself.
+    # Each side goes on talking within itself, and nothing crosses the cut. Each side's
+    # second message is sent after the other side's message was delivered: in one ring it
+    # would follow that message in the total order, so the other side's message would be
+    # delivered first, however slowly.
     handles[2][0].mcast(b"majority")
     pump(cpgs(handles), lambda: handles[3][1].messages(group) == [b"majority"])
-    assert handles[1][1].messages(group) == []
+    handles[1][0].mcast(b"minority")
+    pump(cpgs(handles), lambda: b"minority" in handles[1][1].messages(group))
+    assert handles[1][1].messages(group) == [b"minority"]
+    handles[2][0].mcast(b"majority again")
+    pump(cpgs(handles), lambda: b"majority again" in handles[3][1].messages(group))
+    for nodeid in (2, 3):
+        assert handles[nodeid][1].messages(group) == [b"majority", b"majority again"]
 
     corosync_healthy_cluster.heal()
 

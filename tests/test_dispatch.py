@@ -46,12 +46,17 @@ def joined(open_cpg: CpgFactory, group: str, **kwargs: object) -> tuple[corosync
 
 
 def send_and_wait(cpg: corosync.CPG, *messages: bytes) -> None:
-    """Send messages to self and wait until corosync has queued all of them."""
+    """Send messages to self and wait until the first is queued (the fd is readable)."""
     for m in messages:
         cpg.mcast(m)
-    # The last message is queued once the fd stays readable; give the ring a moment.
     wait_readable(cpg)
-    time.sleep(0.2)
+
+
+def wait_for_the_next_event(cpg: corosync.CPG) -> None:
+    """In a callback: wait until the event after the one being handled is queued. libqb takes
+    an event's wake-up from the fd before its callback runs, so the fd is readable now only
+    once another event is queued (test_cpg's fileno test shows the fd follows the queue)."""
+    wait_readable(cpg)
 
 
 class TestCallbackExceptions:
@@ -64,6 +69,8 @@ class TestCallbackExceptions:
         def deliver(g: str | bytes, nodeid: int, pid: int, message: bytes) -> None:
             seen.append(message)
             if message == b"2":
+                # b"3" is queued: a dispatch that went on after the exception would run it.
+                wait_for_the_next_event(cpg)
                 raise Boom("from the callback")
 
         cpg.on_deliver = deliver
@@ -243,6 +250,8 @@ class TestClose:
 
         def deliver(g: str | bytes, nodeid: int, pid: int, message: bytes) -> None:
             seen.append(message)
+            # b"2" is queued: a dispatch that went on after the close would run it.
+            wait_for_the_next_event(cpg)
             cpg.close()
 
         cpg.on_deliver = deliver
@@ -380,10 +389,18 @@ class TestBlockingDispatch:
 
     def test_one_nonblocking_runs_one_event(self, open_cpg: CpgFactory, group: str) -> None:
         cpg, recorder = joined(open_cpg, group)
+
+        def deliver(g: str | bytes, nodeid: int, pid: int, message: bytes) -> None:
+            recorder.on_deliver(g, nodeid, pid, message)
+            if message == b"1":
+                # b"2" is queued: a dispatch that ran more than one event would run it.
+                wait_for_the_next_event(cpg)
+
+        cpg.on_deliver = deliver
         send_and_wait(cpg, b"1", b"2", b"3")
         cpg.dispatch(DispatchFlags.ONE_NONBLOCKING)
         assert recorder.messages() == [b"1"]
-        cpg.dispatch(DispatchFlags.ALL)
+        pump([cpg], lambda: len(recorder.messages()) == 3)
         assert recorder.messages() == [b"1", b"2", b"3"]
 
 

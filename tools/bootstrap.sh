@@ -23,7 +23,8 @@ fi
 # Debian's packages: corosync's daemon and client libraries, and what builds the extension.
 packages=(
   corosync libcorosync-common-dev libcpg-dev libcmap-dev libquorum-dev libvotequorum-dev
-  libsam-dev iproute2 util-linux pkg-config cmake make g++ python3 python3-dev python3-venv
+  libsam-dev libcfg-dev iproute2 util-linux pkg-config cmake make g++ python3 python3-dev
+  python3-venv
 )
 missing=()
 for p in "${packages[@]}"; do
