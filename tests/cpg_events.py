@@ -77,6 +77,18 @@ class Recorder:
         return [e for e in self.events if isinstance(e, TotemConfChg)]
 
 
+def joined(
+    open_cpg: Callable[..., corosync.CPG], group: str, **kwargs: object
+) -> tuple[corosync.CPG, Recorder]:
+    """A handle from ``open_cpg(**kwargs)`` recorded by a new Recorder, joined to ``group``
+    once its join confchg has been dispatched."""
+    recorder = Recorder()
+    cpg = recorder.attach(open_cpg(**kwargs))
+    cpg.join(group)
+    pump([cpg], lambda: bool(recorder.confchgs()))
+    return cpg, recorder
+
+
 def pump(
     handles: Sequence[corosync.CPG],
     until: Callable[[], bool],

@@ -17,20 +17,12 @@ import weakref
 
 import pytest
 from conftest import CpgFactory
-from cpg_events import Recorder, pump
+from cpg_events import Recorder, joined, pump
 
 import corosync
 from corosync import DispatchFlags
 from corosync.cpg import Address, Reason
 from corosync.testing import Node
-
-
-def joined(open_cpg: CpgFactory, group: str, **kwargs: object) -> tuple[corosync.CPG, Recorder]:
-    recorder = Recorder()
-    cpg = recorder.attach(open_cpg(**kwargs))
-    cpg.join(group)
-    pump([cpg], lambda: bool(recorder.confchgs()))
-    return cpg, recorder
 
 
 def own_leave(left: list[Address]) -> bool:

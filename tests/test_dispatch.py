@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterator
 
 import pytest
 from conftest import CpgFactory
-from cpg_events import Recorder, pump
+from cpg_events import joined, pump
 
 import corosync
 from corosync import DispatchFlags
@@ -35,14 +35,6 @@ def wait_until(condition: Callable[[], bool], what: str, timeout: float = 10.0) 
     while not condition():
         assert time.monotonic() < deadline, f"timed out waiting for {what}"
         time.sleep(0.02)
-
-
-def joined(open_cpg: CpgFactory, group: str, **kwargs: object) -> tuple[corosync.CPG, Recorder]:
-    recorder = Recorder()
-    cpg = recorder.attach(open_cpg(**kwargs))
-    cpg.join(group)
-    pump([cpg], lambda: bool(recorder.confchgs()))
-    return cpg, recorder
 
 
 def send_and_wait(cpg: corosync.CPG, *messages: bytes) -> None:
@@ -537,3 +529,8 @@ def test_connecting_without_a_daemon_raises_library_error(no_daemon_netns: str) 
     assert info.value.code == corosync.CsError.LIBRARY
     assert info.value.function == "cpg_model_initialize"
     assert "CS_ERR_LIBRARY" in str(info.value)
+    # It says what is wrong and how to check.
+    message = str(info.value)
+    assert message.startswith("cpg_model_initialize failed: ")
+    assert "not reachable" in message and "network namespace" in message
+    assert "corosync-cfgtool" in message

@@ -6,9 +6,8 @@ from __future__ import annotations
 import gc
 import os
 import re
-import subprocess
 import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -18,7 +17,7 @@ from cpg_events import Recorder, pump
 import corosync
 import corosync._corosync
 import corosync.cpg
-from corosync.testing import Node, netns
+from corosync.testing import Node
 
 
 def test_the_cpg_types_are_exported_at_the_top_level() -> None:
@@ -43,26 +42,6 @@ def test_constants_come_from_corosyncs_headers() -> None:
     assert corosync.CsError is corosync._corosync.CsError
     assert int(corosync.CsError.SECURITY) == 100
     assert int(corosync.CsError.TOO_MANY_GROUPS) == 30
-
-
-@pytest.fixture
-def empty_netns() -> Iterator[str]:
-    """A network namespace where no corosync listens."""
-    name = f"cstest-surface-{os.getpid()}"
-    subprocess.run(["ip", "netns", "add", name], check=True)
-    try:
-        yield name
-    finally:
-        subprocess.run(["ip", "netns", "delete", name], check=False)
-
-
-def test_no_daemon_says_corosync_is_not_reachable_and_how_to_check(empty_netns: str) -> None:
-    with netns.entered(empty_netns), pytest.raises(corosync.LibraryError) as info:
-        corosync.CPG()
-    message = str(info.value)
-    assert message.startswith("cpg_model_initialize failed: ")
-    assert "not reachable" in message and "network namespace" in message
-    assert "corosync-cfgtool" in message
 
 
 def test_error_messages_have_one_format(open_cpg: CpgFactory) -> None:
