@@ -232,7 +232,9 @@ void bind_cpg(py::module_& m) {
           py::arg("group"),
           "Join a group (cpg_join); a handle may join several (each on a connection of its "
           "own, as corosync allows one group per connection). Names are at most 128 bytes "
-          "(NameTooLongError beyond); joining twice raises ExistError.")
+          "(NameTooLongError beyond); joining twice raises ExistError. After leave(), "
+          "joining again works from the on_confchg that reports the leave or after it was "
+          "dispatched (BusyError before).")
       .def(
           "leave",
           [](PyCpg& self, const GroupName& group) {

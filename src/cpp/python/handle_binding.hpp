@@ -34,12 +34,12 @@ void bind_handle_methods(py::class_<Owner, Extra...>& cls, const std::string& se
   std::string dispatch_doc =
       "Run the callbacks of queued events in this thread (" + service +
       "_dispatch).\n\n"
-      "ALL runs what is queued and returns; ONE_NONBLOCKING runs at most one event; ONE "
-      "waits for one event; BLOCKING runs events until the handle is closed or the "
+      "ALL runs what is queued and returns; ONE_NONBLOCKING runs at most one callback; ONE "
+      "waits until one callback has run; BLOCKING runs events until the handle is closed or the "
       "connection is lost (LibraryError). Waiting releases the GIL and reacts to Ctrl-C. "
       "An exception raised by a callback propagates after that callback; later events "
       "stay queued. Calling dispatch from one of this handle's callbacks raises "
-      "RuntimeError.";
+      "RuntimeError. flags may be a DispatchFlags or its int value.";
   // Closing also lets go of the Python callbacks: none can run any more, and cycles
   // through them need not wait for the garbage collector.
   auto close = [handle_of](Owner& self) {

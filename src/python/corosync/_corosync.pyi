@@ -141,11 +141,12 @@ class CPG:
         """
         Run the callbacks of queued events in this thread (cpg_dispatch).
 
-        ALL runs what is queued and returns; ONE_NONBLOCKING runs at most one event; ONE waits for
-        one event; BLOCKING runs events until the handle is closed or the connection is lost
-        (LibraryError). Waiting releases the GIL and reacts to Ctrl-C. An exception raised by a
-        callback propagates after that callback; later events stay queued. Calling dispatch from one
-        of this handle's callbacks raises RuntimeError.
+        ALL runs what is queued and returns; ONE_NONBLOCKING runs at most one callback; ONE waits
+        until one callback has run; BLOCKING runs events until the handle is closed or the
+        connection is lost (LibraryError). Waiting releases the GIL and reacts to Ctrl-C. An
+        exception raised by a callback propagates after that callback; later events stay queued.
+        Calling dispatch from one of this handle's callbacks raises RuntimeError. flags may be a
+        DispatchFlags or its int value.
         """
     def fileno(self) -> int:
         """
@@ -166,7 +167,8 @@ class CPG:
         """
         Join a group (cpg_join); a handle may join several (each on a connection of its own, as
         corosync allows one group per connection). Names are at most 128 bytes (NameTooLongError
-        beyond); joining twice raises ExistError.
+        beyond); joining twice raises ExistError. After leave(), joining again works from the
+        on_confchg that reports the leave or after it was dispatched (BusyError before).
         """
     def leave(self, group: str | bytes) -> None:
         """
