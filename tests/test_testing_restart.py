@@ -76,11 +76,11 @@ def test_restart_without_quorum_waits_for_the_node_to_serve_clients(healthy: Clu
     assert status is not None and not status.quorate and status.members == {3}
 
 
-def test_restart_without_wait_returns_before_the_daemon_serves_clients(healthy: Cluster) -> None:
+def test_restart_without_wait_leaves_the_waiting_to_the_caller(healthy: Cluster) -> None:
     node = healthy.node(2)
     healthy.restart(2, wait=False)
-    # corosync takes a few hundred milliseconds to accept clients after it starts.
+    # Returned once the daemon was started; whether it serves clients yet is a race (it
+    # usually takes a few hundred milliseconds), so only the started daemon is asserted.
     assert node.alive
-    assert cpg_initialize_rc(node) != CS_OK
     healthy.wait_members(2, [1, 2, 3], timeout=15)
     assert cpg_initialize_rc(node) == CS_OK
