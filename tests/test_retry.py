@@ -21,7 +21,7 @@ from contextlib import contextmanager
 
 import pytest
 from conftest import CpgFactory
-from cpg_events import Recorder, pump
+from cpg_events import joined, pump
 
 import corosync
 from corosync.testing import Node
@@ -65,14 +65,6 @@ def sleeping_in_nanosleep(native_id: int) -> bool:
         return False  # the thread has ended
 
 
-def joined(open_cpg: CpgFactory, group: str, retry_timeout: float) -> tuple[corosync.CPG, Recorder]:
-    recorder = Recorder()
-    cpg = recorder.attach(open_cpg(retry_timeout=retry_timeout))
-    cpg.join(group)
-    pump([cpg], lambda: bool(recorder.confchgs()), what="the join confchg")
-    return cpg, recorder
-
-
 class Flood(threading.Thread):
     """Sends FLOOD numbered messages on `cpg` in a thread of its own, so that a send that
     never returns cannot hang the test (the daemon is continued in any case)."""
@@ -106,7 +98,7 @@ def numbered(count: int) -> list[bytes]:
 def test_a_refusal_that_outlasts_the_retry_timeout_raises_try_again(
     corosync_node: Node, open_cpg: CpgFactory, group: str, retry_timeout: float
 ) -> None:
-    cpg, recorder = joined(open_cpg, group, retry_timeout)
+    cpg, recorder = joined(open_cpg, group, retry_timeout=retry_timeout)
     sender = Flood(cpg)
     with daemon_stopped(corosync_node):
         sender.start()
@@ -129,7 +121,7 @@ def test_a_refusal_that_outlasts_the_retry_timeout_raises_try_again(
 def test_a_refused_send_is_retried_until_corosync_takes_it(
     corosync_node: Node, open_cpg: CpgFactory, group: str, retry_timeout: float
 ) -> None:
-    cpg, recorder = joined(open_cpg, group, retry_timeout)
+    cpg, recorder = joined(open_cpg, group, retry_timeout=retry_timeout)
     sender = Flood(cpg)
     with daemon_stopped(corosync_node):
         sender.start()

@@ -8,9 +8,6 @@ so these tests do not depend on corosync's own binding.
 from __future__ import annotations
 
 import ctypes
-from collections.abc import Iterator
-
-import pytest
 
 from corosync.testing import Cluster, Node
 
@@ -32,55 +29,47 @@ def cpg_initialize_rc(node: Node) -> int:
     return node.connect(attempt)
 
 
-@pytest.fixture(scope="module")
-def cluster3() -> Iterator[Cluster]:
-    with Cluster(3) as cluster:
-        yield cluster
-
-
-@pytest.fixture
-def healthy(cluster3: Cluster) -> Cluster:
-    cluster3.reset()
-    return cluster3
-
-
 def test_restart_returns_once_the_node_serves_clients_and_is_a_quorate_member(
-    healthy: Cluster,
+    corosync_healthy_cluster: Cluster,
 ) -> None:
-    node = healthy.node(2)
+    node = corosync_healthy_cluster.node(2)
     for _ in range(3):
         old_pid = node.pid
-        healthy.restart(2)
+        corosync_healthy_cluster.restart(2)
         assert node.pid not in (None, old_pid)
         assert cpg_initialize_rc(node) == CS_OK
         status = node.quorum_status()
         assert status is not None and status.quorate and status.members == {1, 2, 3}
 
 
-def test_restart_of_a_killed_node_waits_too(healthy: Cluster) -> None:
-    healthy.kill(3)
-    healthy.wait_members(1, [1, 2], timeout=15)
-    healthy.restart(3)
-    assert cpg_initialize_rc(healthy.node(3)) == CS_OK
-    for node in healthy.nodes:
+def test_restart_of_a_killed_node_waits_too(corosync_healthy_cluster: Cluster) -> None:
+    corosync_healthy_cluster.kill(3)
+    corosync_healthy_cluster.wait_members(1, [1, 2], timeout=15)
+    corosync_healthy_cluster.restart(3)
+    assert cpg_initialize_rc(corosync_healthy_cluster.node(3)) == CS_OK
+    for node in corosync_healthy_cluster.nodes:
         status = node.quorum_status()
         assert status is not None and status.quorate and status.members == {1, 2, 3}
 
 
-def test_restart_without_quorum_waits_for_the_node_to_serve_clients(healthy: Cluster) -> None:
+def test_restart_without_quorum_waits_for_the_node_to_serve_clients(
+    corosync_healthy_cluster: Cluster,
+) -> None:
     # Node 3 is cut off: it can only form a membership of its own, without quorum.
-    healthy.isolate(3)
-    healthy.restart(3)
-    assert cpg_initialize_rc(healthy.node(3)) == CS_OK
-    status = healthy.node(3).quorum_status()
+    corosync_healthy_cluster.isolate(3)
+    corosync_healthy_cluster.restart(3)
+    assert cpg_initialize_rc(corosync_healthy_cluster.node(3)) == CS_OK
+    status = corosync_healthy_cluster.node(3).quorum_status()
     assert status is not None and not status.quorate and status.members == {3}
 
 
-def test_restart_without_wait_leaves_the_waiting_to_the_caller(healthy: Cluster) -> None:
-    node = healthy.node(2)
-    healthy.restart(2, wait=False)
+def test_restart_without_wait_leaves_the_waiting_to_the_caller(
+    corosync_healthy_cluster: Cluster,
+) -> None:
+    node = corosync_healthy_cluster.node(2)
+    corosync_healthy_cluster.restart(2, wait=False)
     # Returned once the daemon was started; whether it serves clients yet is a race (it
     # usually takes a few hundred milliseconds), so only the started daemon is asserted.
     assert node.alive
-    healthy.wait_members(2, [1, 2, 3], timeout=15)
+    corosync_healthy_cluster.wait_members(2, [1, 2, 3], timeout=15)
     assert cpg_initialize_rc(node) == CS_OK
