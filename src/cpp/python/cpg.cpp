@@ -14,7 +14,6 @@
 
 #include <unistd.h>
 
-#include <cmath>
 #include <memory>
 #include <optional>
 #include <vector>
