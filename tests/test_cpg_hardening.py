@@ -304,6 +304,47 @@ class TestFork:
         pump([cpg], lambda: recorder.messages() == [b"parent"])
         cpg.close()
 
+    def test_a_child_forked_while_a_callback_runs_can_close_its_copy(
+        self, corosync_node: Node, group: str
+    ) -> None:
+        # The parent's dispatching thread holds the handle's mutex at the fork: the child's
+        # copy of that mutex stays locked forever, so closing must not take it.
+        in_callback, release = threading.Event(), threading.Event()
+
+        def deliver(g: str | bytes, nodeid: int, pid: int, message: bytes) -> None:
+            in_callback.set()
+            release.wait(30)
+
+        cpg = corosync_node.connect(corosync.CPG, on_deliver=deliver)
+        cpg.join(group)
+        cpg.mcast(b"hold the mutex")
+        dispatcher = threading.Thread(target=cpg.dispatch, args=(DispatchFlags.BLOCKING,))
+        dispatcher.start()
+        try:
+            assert in_callback.wait(30)
+            child = os.fork()
+            if child == 0:
+                try:
+                    cpg.close()
+                    os._exit(0 if cpg.closed else 1)
+                finally:
+                    os._exit(2)
+            # A child that deadlocked would never exit: it gets 30 s, then SIGKILL.
+            deadline = time.monotonic() + 30
+            while (done := os.waitpid(child, os.WNOHANG))[0] == 0 and time.monotonic() < deadline:
+                time.sleep(0.05)
+            if done[0] == 0:
+                os.kill(child, signal.SIGKILL)
+                os.waitpid(child, 0)
+                pytest.fail("the forked child hung closing its copy of the handle")
+            assert os.waitstatus_to_exitcode(done[1]) == 0
+            assert [a.pid for a in cpg.membership(group)] == [os.getpid()]
+        finally:
+            release.set()
+            cpg.close()  # ends the blocking dispatch
+            dispatcher.join(30)
+        assert not dispatcher.is_alive()
+
 
 def drop_cap_sys_admin_in_this_thread() -> None:
     """Clears CAP_SYS_ADMIN from the calling thread's effective set (capabilities are per
