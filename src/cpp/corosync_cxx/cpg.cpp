@@ -46,9 +46,11 @@ void deliver_trampoline(cpg_handle_t handle, const cpg_name* group, uint32_t nod
   if (!c) return;
   CpgGroups& g = *c->groups;
   // One of this process's own messages is back: it no longer counts against the window.
-  if (nodeid == g.local_nodeid && pid == static_cast<uint32_t>(g.pid)) g.confirm(*c, msg_len);
+  if (nodeid == g.local_nodeid && pid == static_cast<uint32_t>(c->state->owner))
+    g.release(*c, msg_len);
   Handle::run_callback(c, [&] {
-    if (CpgListener* l = g.listener) l->on_deliver(CpgName(*group).view(), nodeid, pid, msg, msg_len);
+    if (CpgListener* l = g.listener)
+      l->on_deliver(CpgName(*group).view(), nodeid, pid, msg, msg_len);
   });
 }
 
@@ -64,8 +66,9 @@ void confchg_trampoline(cpg_handle_t handle, const cpg_name* group, const cpg_ad
     // C dispatch call has returned (`retired` is guarded by the handle's mutex, held here).
     std::lock_guard<std::mutex> lock(g.mutex);
     for (size_t i = 0; i < n_left; ++i) {
-      if (c->state == GroupState::Leaving && c->group == name.view() &&
-          left[i].nodeid == g.local_nodeid && left[i].pid == static_cast<uint32_t>(g.pid) &&
+      if (c->group_state == GroupState::Leaving && c->group == name.view() &&
+          left[i].nodeid == g.local_nodeid &&
+          left[i].pid == static_cast<uint32_t>(c->state->owner) &&
           left[i].reason == CPG_REASON_LEAVE)
         c->retired = true;
     }
@@ -250,7 +253,7 @@ void Cpg::join(const CpgName& group) {
           left_behind = c;
           continue;
         }
-        if (c->state != GroupState::Leaving)
+        if (c->group_state != GroupState::Leaving)
           throw Error(CS_ERR_EXIST, "cpg_join", "this handle already joined the group");
         // corosync refuses the rejoin while the leaving connection exists, and it is
         // finalized once its leave confchg has been dispatched.
@@ -277,7 +280,7 @@ void Cpg::join(const CpgName& group) {
     fail(rc, "cpg_join");
   }
   std::lock_guard<std::mutex> lock(groups_->mutex);
-  c->state = GroupState::Joined;
+  c->group_state = GroupState::Joined;
 }
 
 std::vector<std::string> Cpg::joined_groups() const {
@@ -285,7 +288,7 @@ std::vector<std::string> Cpg::joined_groups() const {
   std::lock_guard<std::mutex> lock(groups_->mutex);
   std::vector<std::string> out;
   for (auto& c : groups_->connections)
-    if (c->state == GroupState::Joined) out.push_back(c->group);
+    if (c->group_state == GroupState::Joined) out.push_back(c->group);
   return out;
 }
 
@@ -295,15 +298,17 @@ std::shared_ptr<CpgConnection> Cpg::joined_connection(const CpgName* group,
   std::shared_ptr<CpgConnection> found;
   size_t joined = 0;
   for (auto& c : groups_->connections) {
-    if (c->state != GroupState::Joined) continue;
+    if (c->group_state != GroupState::Joined) continue;
     ++joined;
     if (group ? c->group == group->view() : !found) found = c;
   }
   if (!group && joined > 1)
-    throw Error(CS_ERR_INVALID_PARAM, function, "this handle joined several groups; name the group");
+    throw Error(CS_ERR_INVALID_PARAM, function,
+                "this handle joined several groups; name the group");
   if (!found)
     throw Error(CS_ERR_NOT_EXIST, function,
-                group ? "this handle has not joined the group" : "this handle has not joined any group");
+                group ? "this handle has not joined the group"
+                      : "this handle has not joined any group");
   return found;
 }
 
@@ -312,7 +317,7 @@ void Cpg::leave(const CpgName& group) {
   std::shared_ptr<CpgConnection> c = joined_connection(&group, "cpg_leave");
   auto set_state = [&](GroupState to) {
     std::lock_guard<std::mutex> lock(groups_->mutex);
-    c->state = to;
+    c->group_state = to;
   };
   // Marked before the call: the confchg that completes the leave may be dispatched by
   // another thread before cpg_leave returns here.
@@ -366,7 +371,7 @@ void Cpg::mcast_joined(const CpgName* group, cpg_guarantee_t guarantee,
     return cpg_mcast_joined(h, guarantee, iov.data(), static_cast<unsigned>(iov.size()));
   });
   if (rc != CS_OK) {
-    groups_->unreserve(*c, total);
+    groups_->release(*c, total);
     fail(rc, "cpg_mcast_joined");
   }
 }

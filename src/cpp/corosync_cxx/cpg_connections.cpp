@@ -9,7 +9,7 @@
 
 namespace corosync {
 
-CpgGroups::CpgGroups(SendWindow w) : pid(getpid()), window(w) {
+CpgGroups::CpgGroups(SendWindow w) : window(w) {
   epoll_fd = epoll_create1(EPOLL_CLOEXEC);
   if (epoll_fd < 0) throw std::system_error(errno, std::generic_category(), "epoll_create1");
 }
@@ -50,18 +50,17 @@ std::vector<std::shared_ptr<CpgConnection>> CpgGroups::all() const {
   return out;
 }
 
+bool CpgGroups::fits(uint64_t bytes) const {
+  return unconfirmed_messages == 0 ||
+         (unconfirmed_messages < window.messages && unconfirmed_bytes + bytes <= window.bytes);
+}
+
 bool CpgGroups::window_full() const {
   std::lock_guard<std::mutex> lock(mutex);
-  return unconfirmed_messages >= window.messages ||
-         (unconfirmed_messages > 0 && unconfirmed_bytes >= window.bytes);
+  return !fits(1);  // not even the smallest message may go
 }
 
-void CpgGroups::unreserve(CpgConnection& c, uint64_t bytes) {
-  std::lock_guard<std::mutex> lock(mutex);
-  sub_unconfirmed(c, 1, bytes);
-}
-
-void CpgGroups::confirm(CpgConnection& c, uint64_t bytes) {
+void CpgGroups::release(CpgConnection& c, uint64_t bytes) {
   std::lock_guard<std::mutex> lock(mutex);
   sub_unconfirmed(c, 1, bytes);
 }

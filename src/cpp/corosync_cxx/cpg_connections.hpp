@@ -14,7 +14,6 @@
 #include "corosync_cxx/netns.hpp"
 
 #include <corosync/cpg.h>
-#include <sys/types.h>
 
 #include <chrono>
 #include <condition_variable>
@@ -43,7 +42,7 @@ struct CpgConnection : Connection {
   bool retired = false;
   // The rest is guarded by CpgGroups::mutex.
   bool totem_seen = false;
-  GroupState state = GroupState::Joining;
+  GroupState group_state = GroupState::Joining;
   std::string group;
   uint64_t unconfirmed_messages = 0;
   uint64_t unconfirmed_bytes = 0;
@@ -79,24 +78,19 @@ struct CpgGroups {
   bool reserve(CpgConnection& c, uint64_t bytes, std::chrono::time_point<Clock> deadline,
                Open&& open) {
     std::unique_lock<std::mutex> lock(mutex);
-    auto fits = [&] {
-      return !open() || unconfirmed_messages == 0 ||
-             (unconfirmed_messages < window.messages && unconfirmed_bytes + bytes <= window.bytes);
-    };
-    if (!window_opened.wait_until(lock, deadline, fits) || !open()) return false;
+    auto ready = [&] { return !open() || fits(bytes); };
+    if (!window_opened.wait_until(lock, deadline, ready) || !open()) return false;
     add_unconfirmed(c, 1, bytes);
     return true;
   }
-  // Takes back a reservation whose send failed.
-  void unreserve(CpgConnection& c, uint64_t bytes);
-  // One of this process's messages came back on `c`.
-  void confirm(CpgConnection& c, uint64_t bytes);
+  // A message of `bytes` on `c` is no longer outstanding: it came back to this process,
+  // or its send failed.
+  void release(CpgConnection& c, uint64_t bytes);
   // Wakes senders waiting for the window (close()).
   void wake_senders();
 
   CpgListener* listener = nullptr;
   uint32_t local_nodeid = 0;
-  const pid_t pid;
   // Where the first connection was opened; later ones (one per group) open there too.
   NetnsPin netns;
   cpg_model_v1_data_t model{};
@@ -118,6 +112,9 @@ struct CpgGroups {
   size_t next_to_dispatch = 0;
 
  private:
+  // Whether a message of `bytes` may be sent now (`mutex` held): always when nothing is
+  // outstanding, so that a message larger than the byte window can go at all.
+  bool fits(uint64_t bytes) const;
   void add_unconfirmed(CpgConnection& c, uint64_t messages, uint64_t bytes);
   void sub_unconfirmed(CpgConnection& c, uint64_t messages, uint64_t bytes);
 };

@@ -35,7 +35,6 @@ class ServiceHandle : public Handle {
   // A corosync call on the connection (see Handle::call).
   template <class Call>
   void call(const char* function, Call&& c) const {
-    check_open(function);
     Handle::call(*connection_, function, std::forward<Call>(c));
   }
   using Handle::call;

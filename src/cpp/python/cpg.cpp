@@ -173,7 +173,8 @@ void bind_cpg(py::module_& m) {
             CpgOptions options;
             options.deliver_initial_totem_conf = deliver_initial_totem_conf;
             options.retry = retry_policy(retry_timeout);
-            options.send_window_messages = at_least_one(send_window_messages, "send_window_messages");
+            options.send_window_messages =
+                at_least_one(send_window_messages, "send_window_messages");
             options.send_window_bytes = at_least_one(send_window_bytes, "send_window_bytes");
             py::object d = checked_callback(on_deliver, "on_deliver");
             py::object c = checked_callback(on_confchg, "on_confchg");
