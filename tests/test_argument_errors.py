@@ -11,6 +11,7 @@ from cpg_events import Recorder, pump
 
 import corosync
 from corosync import DispatchFlags, Guarantee
+from corosync._arguments import brief
 
 
 def test_enum_parameters_take_the_members_int_value(open_cpg: CpgFactory, group: str) -> None:
@@ -72,3 +73,15 @@ def test_calls_that_fail_for_other_reasons_keep_their_error(open_cpg: CpgFactory
     cpg = open_cpg()
     with pytest.raises(corosync.NotExistError):
         cpg.mcast(b"x")
+
+
+def test_a_union_inside_a_callable_is_not_taken_for_alternatives() -> None:
+    # pybind11's report for a callback parameter given a non-callable (as it would write it).
+    message = (
+        "track(): incompatible function arguments. The following argument types are"
+        " supported:\n    1. (self: corosync._corosync.X, callback: collections.abc.Callable"
+        "[[str | bytes, int], None] | None) -> None\n\nInvoked with: <X>, 5"
+    )
+    assert brief(message, [object(), 5], None) == (
+        "track() argument 'callback' must be callable or None, not int"
+    )

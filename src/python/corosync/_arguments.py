@@ -87,11 +87,16 @@ _ACCEPTS: list[tuple[str, Callable[[object], bool]]] = [
 ]
 
 
+def _alternatives(annotation: str) -> list[str]:
+    """The base names of a union's members: `Callable[[str | bytes], None] | None` gives
+    `collections.abc.Callable` and `None` (unions inside brackets are not split)."""
+    return [a.split("[", 1)[0] for a in _split_top_level(annotation.replace(" | ", ","))]
+
+
 def _accepts(annotation: str, value: object) -> bool | None:
     """Whether `annotation` accepts `value`; None when it names a type this cannot judge."""
     judged = False
-    for alternative in _split_top_level(annotation.replace(" | ", ",")):
-        base = alternative.split("[", 1)[0]
+    for base in _alternatives(annotation):
         for name, check in _ACCEPTS:
             if base == name:
                 judged = True
@@ -101,7 +106,7 @@ def _accepts(annotation: str, value: object) -> bool | None:
 
 
 def _describe(annotation: str) -> str:
-    names = [a.split("[", 1)[0].rsplit(".", 1)[-1] for a in annotation.split(" | ")]
+    names = [a.rsplit(".", 1)[-1] for a in _alternatives(annotation)]
     plain = {"SupportsFloat": "float", "SupportsInt": "int", "SupportsIndex": "int"}
     plain |= {"Callable": "callable", "Buffer": "a bytes-like object"}
     return " or ".join(dict.fromkeys(plain.get(n, n) for n in names))
@@ -118,10 +123,9 @@ def brief(message: str, args: Sequence[object], kwargs: Mapping[str, object] | N
     owner, signature = overloads[0]
     params = _parameters(signature)
     kwargs = dict(kwargs or {})
-    given = list(args)
+    given = list(args)[1:]  # without the object the method was called on
     if params and params[0].name == "self":
         params = params[1:]
-    given = given[1:]  # the object the method was called on
     # A constructor's signature names its class: CPG() reads better than __init__().
     label = f"{owner.rsplit('.', 1)[-1] if function == '__init__' and owner else function}()"
 
