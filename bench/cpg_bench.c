@@ -40,6 +40,7 @@ static int joined;
 static uint64_t own;       /* this process's messages delivered back to it */
 static uint64_t delivered; /* every delivery, whoever sent it */
 static uint64_t target;    /* recv: the delivery that ends the timing */
+static uint64_t try_again; /* mcasts answered CS_ERR_TRY_AGAIN */
 static double first_at, last_at;
 
 static void die(const char *fmt, ...) {
@@ -152,8 +153,10 @@ static void wait_for_line(void) {
 /* Sends one message; on CS_ERR_TRY_AGAIN dispatches and tries again. */
 static void mcast_one(struct iovec *iov) {
     cs_error_t rc;
-    while ((rc = cpg_mcast_joined(handle, CPG_TYPE_AGREED, iov, 1)) == CS_ERR_TRY_AGAIN)
+    while ((rc = cpg_mcast_joined(handle, CPG_TYPE_AGREED, iov, 1)) == CS_ERR_TRY_AGAIN) {
+        try_again++;
         dispatch_all();
+    }
     check(rc, "cpg_mcast_joined");
 }
 
@@ -172,9 +175,9 @@ static void send_loop(const char *mode, uint64_t size, uint64_t count, uint64_t 
     while (own < count) wait_and_dispatch();
     double seconds = now() - start, cpu_seconds = cpu_now() - cpu_start;
     printf("{\"mode\": \"%s\", \"messages\": %llu, \"bytes\": %llu, \"seconds\": %.9f, "
-           "\"cpu_seconds\": %.9f}\n",
+           "\"cpu_seconds\": %.9f, \"try_again\": %llu}\n",
            mode, (unsigned long long)count, (unsigned long long)(count * size), seconds,
-           cpu_seconds);
+           cpu_seconds, (unsigned long long)try_again);
     free(buffer);
 }
 
@@ -223,8 +226,10 @@ static void mode_dispatch(int argc, char **argv) {
     for (uint64_t sent = 0; sent < count; sent++) {
         cs_error_t rc;
         /* Not dispatching is the point here: wait out corosync's pushback instead. */
-        while ((rc = cpg_mcast_joined(handle, CPG_TYPE_AGREED, &iov, 1)) == CS_ERR_TRY_AGAIN)
+        while ((rc = cpg_mcast_joined(handle, CPG_TYPE_AGREED, &iov, 1)) == CS_ERR_TRY_AGAIN) {
+            try_again++;
             nanosleep(&pause, NULL);
+        }
         check(rc, "cpg_mcast_joined");
     }
     print_event("sent");
@@ -233,8 +238,8 @@ static void mode_dispatch(int argc, char **argv) {
     while (delivered < count) wait_and_dispatch();
     double seconds = now() - start, cpu_seconds = cpu_now() - cpu_start;
     printf("{\"mode\": \"dispatch\", \"events\": %llu, \"seconds\": %.9f, "
-           "\"cpu_seconds\": %.9f}\n",
-           (unsigned long long)count, seconds, cpu_seconds);
+           "\"cpu_seconds\": %.9f, \"try_again\": %llu}\n",
+           (unsigned long long)count, seconds, cpu_seconds, (unsigned long long)try_again);
 }
 
 int main(int argc, char **argv) {

@@ -49,6 +49,10 @@ class Counter:
         self.last = 0.0
 
 
+#: Sends answered with TryAgainError (CS_ERR_TRY_AGAIN, or the send window full).
+try_again = Counter()
+
+
 def fail(message: str) -> NoReturn:
     raise SystemExit(f"cpg_bench.py: {message}")
 
@@ -109,6 +113,7 @@ def mcast_one(cpg: CPG, message: bytes) -> None:
             cpg.mcast(message)
             return
         except TryAgainError:
+            try_again.n += 1
             cpg.dispatch(ALL)
 
 
@@ -136,6 +141,7 @@ def send_batched(cpg: CPG, own: Counter, message: bytes, count: int, batch: int)
             try:
                 done = mcast_many(pending)
             except TryAgainError as e:
+                try_again.n += 1
                 done = int(getattr(e, "sent", 0))
                 cpg.dispatch(ALL)
             pending = pending[done:]
@@ -160,6 +166,7 @@ def send_loop(mode: str, cpg: CPG, own: Counter, size: int, count: int, batch: i
             "bytes": count * size,
             "seconds": seconds,
             "cpu_seconds": cpu_seconds,
+            "try_again": try_again.n,
         }
     )
 
@@ -239,6 +246,7 @@ def mode_dispatch(args: list[str]) -> None:
                     cpg.mcast(message)
                     break
                 except TryAgainError:  # not dispatching is the point: wait out corosync
+                    try_again.n += 1
                     time.sleep(0.001)
         emit({"event": "sent"})
         wait_for_line()
@@ -246,7 +254,8 @@ def mode_dispatch(args: list[str]) -> None:
         while counter.n < count:
             wait_and_dispatch(cpg)
         seconds, cpu_seconds = time.perf_counter() - start, time.process_time() - cpu_start
-        emit({"mode": "dispatch", "events": count, "seconds": seconds, "cpu_seconds": cpu_seconds})
+        result = {"mode": "dispatch", "events": count, "seconds": seconds}
+        emit({**result, "cpu_seconds": cpu_seconds, "try_again": try_again.n})
 
 
 def rss_kib() -> int:

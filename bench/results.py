@@ -22,6 +22,9 @@ class Sample:
     c: float | None
     binding: float | None
     raw: dict[str, Result] = field(default_factory=dict)
+    #: The binding worker's process CPU time per unit of work ÷ the C (or reference)
+    #: worker's, when both measured it: less shaken than wall time by a busy machine.
+    cpu: float | None = None
 
 
 @dataclass
@@ -64,6 +67,18 @@ def round_trips_per_s(result: Result) -> float:
     return _rate(result, "round_trips")
 
 
+def cpu_ratio(reference: Result, measured: Result) -> float | None:
+    """CPU time per message (or event) of ``measured`` ÷ that of ``reference``."""
+
+    def per_unit(result: Result) -> float | None:
+        units = result.get("messages") or result.get("events")
+        cpu = result.get("cpu_seconds")
+        return float(cpu) / float(units) if cpu and units else None
+
+    a, b = per_unit(reference), per_unit(measured)
+    return b / a if a and b else None
+
+
 def median(values: Iterable[float | None]) -> float | None:
     """The median of the values present, or None if there are none."""
     present = [v for v in values if v is not None]
@@ -81,12 +96,21 @@ def spread(samples: list[Sample]) -> str:
     return f"rounds {min(values):.2f} to {max(values):.2f}" if len(values) > 1 else ""
 
 
+def details(samples: list[Sample], reference: str = "C") -> str:
+    """The note of a ratio row: how far the rounds' ratios went, and the median CPU ratio."""
+    parts = [spread(samples)]
+    cpu = median(s.cpu for s in samples)
+    if cpu is not None:
+        parts.append(f"CPU/msg ÷ {reference}: {cpu:.2f}")
+    return "; ".join(part for part in parts if part)
+
+
 def ratio_row(
     key: str, work: str, unit: str, samples: list[Sample], note: str | None = None
 ) -> Row:
     """Medians of each column, and the median of the per-round ratios binding ÷ C (each
-    round's two figures were measured one right after the other). The note says how far
-    the rounds' ratios went, unless one is given."""
+    round's two figures were measured one right after the other). The note is
+    :func:`details` unless one is given."""
     return Row(
         key=key,
         work=work,
@@ -94,6 +118,6 @@ def ratio_row(
         c=median([s.c for s in samples]),
         binding=median([s.binding for s in samples]),
         ratio=median(ratios(samples)),
-        note=spread(samples) if note is None else note,
+        note=details(samples) if note is None else note,
         samples=samples,
     )

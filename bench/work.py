@@ -18,12 +18,13 @@ from .results import (
     Result,
     Row,
     Sample,
+    cpu_ratio,
+    details,
     events_per_s,
     mb_per_s,
     messages_per_s,
     ratio_row,
     round_trips_per_s,
-    spread,
 )
 from .workers import Side, Workers
 
@@ -66,8 +67,10 @@ class Pair:
         raw = {"c": workers.run(1, "c", *self.args)}
         if not self.missing_binding:
             raw["binding"] = workers.run(1, "binding", *self.args)
-        binding = self.figure(raw["binding"]) if "binding" in raw else None
-        return Sample(self.figure(raw["c"]), binding, raw)
+        if "binding" not in raw:
+            return Sample(self.figure(raw["c"]), None, raw)
+        cpu = cpu_ratio(raw["c"], raw["binding"])
+        return Sample(self.figure(raw["c"]), self.figure(raw["binding"]), raw, cpu)
 
     def row(self, samples: list[Sample]) -> Row:
         note = self.missing or self.missing_binding
@@ -135,7 +138,8 @@ class Dispatch:
 
     def measure(self, workers: Workers) -> Sample:
         raw = {"c": self._dispatch(workers, "c"), "binding": self._dispatch(workers, "binding")}
-        return Sample(events_per_s(raw["c"]), events_per_s(raw["binding"]), raw)
+        cpu = cpu_ratio(raw["c"], raw["binding"])
+        return Sample(events_per_s(raw["c"]), events_per_s(raw["binding"]), raw, cpu)
 
     def row(self, samples: list[Sample]) -> Row:
         return ratio_row(self.key, self.label, self.unit, samples)
@@ -189,14 +193,15 @@ class Threads:
         single = workers.run(1, "binding", "send", "64", str(self.count), "1")
         threads = workers.run(1, "binding", "threads", str(self.thread_count), str(self.count))
         raw = {"single": single, "threads": threads}
-        return Sample(messages_per_s(single), messages_per_s(threads), raw)
+        cpu = cpu_ratio(single, threads)
+        return Sample(messages_per_s(single), messages_per_s(threads), raw, cpu)
 
     def row(self, samples: list[Sample]) -> Row:
         row = ratio_row(self.key, self.label, self.unit, samples, note="")
         holds = "yes" if row.ratio is not None and row.ratio >= 1.0 else "no"
-        rounds = spread(samples)
+        rest = details(samples, reference="1 thread")
         row.note = f"threads ÷ 1 thread; claim ≥ 1.0 (GIL released in calls): {holds}"
-        row.note += f"; {rounds}" if rounds else ""
+        row.note += f"; {rest}" if rest else ""
         row.c_label = "1 thread"
         row.binding_label = f"{self.thread_count} threads"
         return row
