@@ -1,0 +1,123 @@
+"""What the rounds produce: a :class:`Sample` per row and round, a :class:`Row` per row
+(medians over the rounds), and the figures computed from a worker's result line."""
+
+from __future__ import annotations
+
+import statistics
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from .workers import BenchError
+
+#: A worker's result line.
+Result = dict[str, Any]
+
+
+@dataclass
+class Sample:
+    """One round of a row: the C (or reference) figure, the binding's, and what the
+    workers printed, by side."""
+
+    c: float | None
+    binding: float | None
+    raw: dict[str, Result] = field(default_factory=dict)
+    #: The binding worker's process CPU time per unit of work ÷ the C (or reference)
+    #: worker's, when both measured it: less shaken than wall time by a busy machine.
+    cpu: float | None = None
+
+
+@dataclass
+class Row:
+    """One line of the table; figures are medians over the rounds, ``None`` is "—"."""
+
+    key: str
+    work: str
+    unit: str
+    c: float | None
+    binding: float | None
+    ratio: float | None
+    note: str = ""
+    #: Printed before a figure when its column is not C, or not the binding alone.
+    c_label: str = ""
+    binding_label: str = ""
+    samples: list[Sample] = field(default_factory=list)
+
+
+def _rate(result: Result, amount: str, scale: float = 1.0) -> float:
+    seconds = float(result["seconds"])
+    if seconds <= 0:
+        raise BenchError(f"a worker timed its work as {seconds} s: {result!r}")
+    return float(result[amount]) / seconds / scale
+
+
+def messages_per_s(result: Result) -> float:
+    return _rate(result, "messages")
+
+
+def mb_per_s(result: Result) -> float:
+    return _rate(result, "bytes", 1e6)
+
+
+def events_per_s(result: Result) -> float:
+    return _rate(result, "events")
+
+
+def round_trips_per_s(result: Result) -> float:
+    return _rate(result, "round_trips")
+
+
+def cpu_ratio(reference: Result, measured: Result) -> float | None:
+    """CPU time per message (or event) of ``measured`` ÷ that of ``reference``."""
+
+    def per_unit(result: Result) -> float | None:
+        units = result.get("messages") or result.get("events")
+        cpu = result.get("cpu_seconds")
+        return float(cpu) / float(units) if cpu and units else None
+
+    a, b = per_unit(reference), per_unit(measured)
+    return b / a if a and b else None
+
+
+def median(values: Iterable[float | None]) -> float | None:
+    """The median of the values present, or None if there are none."""
+    present = [v for v in values if v is not None]
+    return statistics.median(present) if present else None
+
+
+def ratios(samples: list[Sample]) -> list[float]:
+    """Each round's binding ÷ C, for the rounds that have both."""
+    return [s.binding / s.c for s in samples if s.binding is not None and s.c]
+
+
+def spread(samples: list[Sample]) -> str:
+    """How far the rounds' ratios went, e.g. ``rounds 0.48 to 0.55``; empty for one round."""
+    values = ratios(samples)
+    return f"rounds {min(values):.2f} to {max(values):.2f}" if len(values) > 1 else ""
+
+
+def details(samples: list[Sample], reference: str = "C") -> str:
+    """The note of a ratio row: how far the rounds' ratios went, and the median CPU ratio."""
+    parts = [spread(samples)]
+    cpu = median(s.cpu for s in samples)
+    if cpu is not None:
+        parts.append(f"CPU/msg ÷ {reference}: {cpu:.2f}")
+    return "; ".join(part for part in parts if part)
+
+
+def ratio_row(
+    key: str, work: str, unit: str, samples: list[Sample], note: str | None = None
+) -> Row:
+    """Medians of each column, and the median of the per-round ratios binding ÷ C (each
+    round's two figures were measured one right after the other). The note is
+    :func:`details` unless one is given."""
+    return Row(
+        key=key,
+        work=work,
+        unit=unit,
+        c=median([s.c for s in samples]),
+        binding=median([s.binding for s in samples]),
+        ratio=median(ratios(samples)),
+        note=details(samples) if note is None else note,
+        samples=samples,
+    )

@@ -1,0 +1,174 @@
+"""The worker processes: compiling cpg_bench.c, starting either worker inside a node's
+network namespace, and the line protocol they speak.
+
+A worker prints JSON lines on stdout: events (``{"event": "ready"}``) when the runner has to
+synchronize with it, then one result (a line with ``"mode"``). It reads a line from stdin
+when told to wait for a go, and some modes stay until stdin is closed. Its stderr goes to a
+file (libcpg prints lines there under pushback, enough to fill a pipe), shown on failure.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import selectors
+import shlex
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import IO, Any, Literal
+
+from corosync.testing import Cluster, python_env
+
+HERE = Path(__file__).resolve().parent
+C_SOURCE = HERE / "cpg_bench.c"
+PY_WORKER = HERE / "cpg_bench.py"
+
+Side = Literal["c", "binding"]
+
+
+class BenchError(RuntimeError):
+    """The bench cannot go on: a compile, a worker or the cluster failed."""
+
+
+def compile_c(build_dir: Path) -> Path:
+    """Compile cpg_bench.c into build_dir with ``$CC`` (default ``cc``); BenchError with the
+    compiler's output if it fails."""
+    try:
+        flags = subprocess.run(
+            ["pkg-config", "--cflags", "--libs", "libcpg"],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+    except OSError as e:
+        raise BenchError(f"cannot run pkg-config: {e}") from e
+    if flags.returncode != 0:
+        raise BenchError(f"pkg-config --cflags --libs libcpg failed:\n{flags.stderr}")
+    program = build_dir / "cpg_bench"
+    argv = shlex.split(os.environ.get("CC") or "cc")
+    argv += ["-O2", "-Wall", "-Wextra", "-Werror", str(C_SOURCE), "-o", str(program)]
+    argv += shlex.split(flags.stdout)
+    try:
+        proc = subprocess.run(argv, capture_output=True, text=True, check=False)
+    except OSError as e:
+        raise BenchError(f"cannot run the C compiler: {e}") from e
+    if proc.returncode != 0:
+        raise BenchError(
+            f"compiling {C_SOURCE.name} failed (exit status {proc.returncode}):\n"
+            f"$ {shlex.join(argv)}\n{proc.stdout}{proc.stderr}"
+        )
+    return program
+
+
+class Worker:
+    """One worker process on one node."""
+
+    def __init__(self, proc: subprocess.Popen[bytes], name: str, stderr_path: Path) -> None:
+        self.proc = proc
+        self.name = name
+        self.stderr_path = stderr_path
+        self._buffer = b""
+        self._eof = False
+
+    def _fail(self, why: str) -> BenchError:
+        if self.proc.poll() is None:
+            self.proc.kill()
+        status = self.proc.wait()
+        lines = self.stderr_path.read_text(errors="replace").splitlines()
+        tail = "\n".join(lines[-40:]) or "(nothing on stderr)"
+        return BenchError(f"worker {self.name} {why} (exit status {status}); its stderr:\n{tail}")
+
+    def _line(self, deadline: float) -> dict[str, Any]:
+        assert self.proc.stdout is not None
+        while b"\n" not in self._buffer:
+            left = deadline - time.monotonic()
+            if self._eof:
+                raise self._fail("ended without its result")
+            if left <= 0:
+                raise self._fail("timed out")
+            with selectors.DefaultSelector() as selector:
+                selector.register(self.proc.stdout, selectors.EVENT_READ)
+                if not selector.select(left):
+                    continue
+            data = os.read(self.proc.stdout.fileno(), 65536)
+            self._eof = not data
+            self._buffer += data
+        line, _, self._buffer = self._buffer.partition(b"\n")
+        try:
+            value = json.loads(line)
+        except ValueError:
+            raise self._fail(f"printed a line that is not JSON: {line!r}") from None
+        if not isinstance(value, dict):
+            raise self._fail(f"printed a JSON line that is not an object: {line!r}")
+        return value
+
+    def expect(self, event: str, timeout: float) -> None:
+        """Wait for the event line ``{"event": event}``."""
+        got = self._line(time.monotonic() + timeout)
+        if got.get("event") != event:
+            raise self._fail(f"said {got!r} where {event!r} was expected")
+
+    def go(self) -> None:
+        """Let a worker waiting for a line on stdin go on."""
+        assert self.proc.stdin is not None
+        self.proc.stdin.write(b"go\n")
+        self.proc.stdin.flush()
+
+    def result(self, timeout: float) -> dict[str, Any]:
+        """The worker's result line."""
+        got = self._line(time.monotonic() + timeout)
+        if "mode" not in got:
+            raise self._fail(f"said {got!r} where its result was expected")
+        return got
+
+    def finish(self, timeout: float = 30.0) -> None:
+        """Close its stdin and wait for it to exit 0."""
+        assert self.proc.stdin is not None
+        self.proc.stdin.close()
+        try:
+            self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            raise self._fail("did not exit after its result") from None
+        if self.proc.returncode != 0:
+            raise self._fail("failed")
+
+
+class Workers:
+    """Starts workers on the nodes of one cluster: the C program or the binding's script."""
+
+    def __init__(self, cluster: Cluster, program: Path, log_dir: Path, timeout: float) -> None:
+        self.cluster = cluster
+        self.program = program
+        self.log_dir = log_dir
+        #: Seconds any one wait for a worker may take before the bench gives up.
+        self.timeout = timeout
+        self._started = 0
+
+    def start(self, nodeid: int, side: Side, *args: str) -> Worker:
+        """Start a worker on node ``nodeid``: ``side`` says which, ``args`` its mode."""
+        self._started += 1
+        if side == "c":
+            argv = [str(self.program), *args]
+        else:
+            argv = [sys.executable, str(PY_WORKER), *args]
+        name = f"#{self._started} ({side} {' '.join(args)} on node {nodeid})"
+        stderr_path = self.log_dir / f"worker-{self._started}.err"
+        stderr: IO[bytes]
+        with open(stderr_path, "wb") as stderr:
+            proc = self.cluster.node(nodeid).popen(
+                argv,
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=stderr,
+                env=python_env(),
+            )
+        return Worker(proc, name, stderr_path)
+
+    def run(self, nodeid: int, side: Side, *args: str) -> dict[str, Any]:
+        """Run a worker that needs no synchronizing to its end; return its result."""
+        worker = self.start(nodeid, side, *args)
+        result = worker.result(self.timeout)
+        worker.finish(self.timeout)
+        return result

@@ -1,0 +1,136 @@
+"""The bench (``python -m bench``, bench/README.md) in its smoke mode: it compiles the C
+worker, starts a three-node cluster, runs every row through both sides and prints the
+table. Only the table's shape and the figures' signs are checked, never speed."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import corosync
+from corosync.testing import python_env
+
+REPO = Path(__file__).resolve().parent.parent
+DASH = "—"
+#: Every row of the table, by its key in the JSON results.
+ROWS = [
+    "send-64",
+    "send-1024",
+    "send-65536",
+    "send-1048576",
+    "batch-64",
+    "batch-1024",
+    "recv",
+    "dispatch",
+    "rss",
+    "threads",
+    "cmap",
+]
+#: A figure cell: an optional label ("1 thread: "), a number, a unit.
+FIGURE = re.compile(r"^(?:[^:]+: )?([+-]?[\d,]+(?:\.\d+)?) \S.*$")
+
+
+def run_bench(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "bench", *args],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=240,
+        env=env or python_env(),
+        check=False,
+    )
+
+
+@dataclass
+class Smoke:
+    #: Table rows by their work label: the cells after it (C, binding, ratio, note).
+    table: dict[str, list[str]]
+    results: dict[str, Any]
+
+    def cells(self, key: str) -> list[str]:
+        row = next(r for r in self.results["rows"] if r["key"] == key)
+        return self.table[row["work"]]
+
+
+@pytest.fixture(scope="module")
+def smoke(tmp_path_factory: pytest.TempPathFactory) -> Smoke:
+    results = tmp_path_factory.mktemp("bench") / "results.json"
+    proc = run_bench("--smoke", "--json", str(results))
+    assert proc.returncode == 0, f"stdout:\n{proc.stdout}\nstderr:\n{proc.stderr}"
+    table: dict[str, list[str]] = {}
+    for line in proc.stdout.splitlines():
+        if line.startswith("| ") and not line.startswith("| work "):
+            work, *cells = [cell.strip() for cell in line.strip("|").split("|")]
+            table[work] = cells
+    return Smoke(table, json.loads(results.read_text()))
+
+
+def figure(cell: str) -> float:
+    match = FIGURE.match(cell)
+    assert match, f"not a figure: {cell!r}"
+    return float(match.group(1).replace(",", ""))
+
+
+def assert_positive(cells: list[str]) -> None:
+    c, binding, ratio, _ = cells
+    assert figure(c) > 0
+    assert figure(binding) > 0
+    assert float(ratio) > 0
+
+
+def test_smoke_prints_every_row_once(smoke: Smoke) -> None:
+    assert [row["key"] for row in smoke.results["rows"]] == ROWS
+    assert len(smoke.table) == len(ROWS)
+    for row in smoke.results["rows"]:
+        assert row["work"] in smoke.table
+
+
+@pytest.mark.parametrize(
+    "key", ["send-64", "send-1024", "send-65536", "send-1048576", "recv", "dispatch", "threads"]
+)
+def test_smoke_row_has_positive_figures_and_ratio(smoke: Smoke, key: str) -> None:
+    assert_positive(smoke.cells(key))
+
+
+@pytest.mark.parametrize("key", ["batch-64", "batch-1024"])
+def test_smoke_batched_row_needs_mcast_many_only_for_the_binding(smoke: Smoke, key: str) -> None:
+    cells = smoke.cells(key)
+    if hasattr(corosync.CPG, "mcast_many"):
+        assert_positive(cells)
+    else:
+        assert figure(cells[0]) > 0
+        assert cells[1:3] == [DASH, DASH]
+        assert "mcast_many" in cells[3]
+
+
+def test_smoke_rss_row_reports_growth_and_flatness(smoke: Smoke) -> None:
+    c, binding, ratio, note = smoke.cells("rss")
+    assert (c, ratio) == (DASH, DASH)
+    assert binding.endswith(" KiB")
+    figure(binding)  # a growth, which may be zero or negative
+    assert re.fullmatch(r"flat within 2 MiB: (yes|no)", note)
+
+
+def test_smoke_cmap_row_waits_for_the_binding(smoke: Smoke) -> None:
+    cells = smoke.cells("cmap")
+    if hasattr(corosync, "CMAP") and cells[0] != DASH:
+        assert_positive(cells)
+    else:
+        assert cells[:3] == [DASH, DASH, DASH]
+        assert "CMAP" in cells[3]
+
+
+def test_a_compile_error_fails_the_bench_with_the_compiler_output() -> None:
+    env = dict(python_env(), CC="cc -include /nonexistent/cpg_bench_missing.h")
+    proc = run_bench("--smoke", env=env)
+    assert proc.returncode == 1
+    assert "compiling cpg_bench.c failed" in proc.stderr
+    assert "cpg_bench_missing.h" in proc.stderr
