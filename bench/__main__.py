@@ -33,6 +33,14 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         "--smoke", action="store_true", help="tiny counts and one round: checks that it all runs"
     )
     parser.add_argument("--json", metavar="PATH", help="also write the results to PATH as JSON")
+    parser.add_argument(
+        "--only",
+        metavar="KEY",
+        action="append",
+        default=[],
+        help="run only the rows whose key contains KEY (repeatable; keys are shown in the "
+        "progress lines, e.g. send-64, dispatch)",
+    )
     args = parser.parse_args(argv)
     if args.rounds is None:
         args.rounds = 1 if args.smoke else 3
@@ -53,7 +61,9 @@ def to_json(report: Report, settings: Settings, smoke: bool) -> dict[str, Any]:
 
 def main(argv: list[str]) -> int:
     args = parse_args(argv)
-    settings = Settings(rounds=args.rounds, counts=SMOKE if args.smoke else DEFAULT)
+    settings = Settings(
+        rounds=args.rounds, counts=SMOKE if args.smoke else DEFAULT, only=tuple(args.only)
+    )
 
     def progress(line: str) -> None:
         print(f"bench: {line}", file=sys.stderr, flush=True)

@@ -15,7 +15,7 @@ from .counts import Counts
 from .results import Row, Sample
 from .table import figure
 from .work import Work, plan
-from .workers import Workers, compile_c
+from .workers import BenchError, Workers, compile_c
 
 
 @dataclass(frozen=True)
@@ -24,6 +24,8 @@ class Settings:
     counts: Counts
     #: Seconds any one wait for a worker may take before the bench gives up.
     worker_timeout: float = 300.0
+    #: Run only the rows whose key contains one of these (all rows when empty).
+    only: tuple[str, ...] = ()
 
 
 @dataclass
@@ -43,7 +45,13 @@ def _describe(work: Work, sample: Sample, row: Row) -> str:
 def run(settings: Settings, progress: Callable[[str], None]) -> Report:
     """Run every row for ``settings.rounds`` rounds; ``progress`` gets a line per step."""
     started = time.monotonic()
-    works = plan(settings.counts)
+    works = [
+        work
+        for work in plan(settings.counts)
+        if not settings.only or any(part in work.key for part in settings.only)
+    ]
+    if not works:
+        raise BenchError(f"no row's key contains any of {', '.join(settings.only)}")
     samples: dict[str, list[Sample]] = {work.key: [] for work in works}
     with tempfile.TemporaryDirectory(prefix="corosync-bench-") as tmp:
         build = Path(tmp)
