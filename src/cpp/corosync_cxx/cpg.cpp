@@ -4,6 +4,7 @@
 
 #include <sys/uio.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdint>
 #include <cstring>
@@ -26,10 +27,34 @@ constexpr size_t kMaxIovecs = 63;
 // PROCESSOR_COUNT_MAX = 384) into the caller's array without a bound.
 constexpr size_t kMembershipCapacity = 384;
 
+// The connection whose C dispatch call runs in this thread: its trampolines find it here
+// without cpg_context_get (a locked handle-table lookup per event).
+thread_local CpgConnection* dispatching_connection = nullptr;
+
+class DispatchingConnection {
+ public:
+  explicit DispatchingConnection(CpgConnection* c) : saved_(dispatching_connection) {
+    dispatching_connection = c;
+  }
+  ~DispatchingConnection() { dispatching_connection = saved_; }
+  DispatchingConnection(const DispatchingConnection&) = delete;
+  DispatchingConnection& operator=(const DispatchingConnection&) = delete;
+
+ private:
+  CpgConnection* saved_;  // a callback may dispatch another handle
+};
+
 CpgConnection* connection_of(cpg_handle_t handle) {
+  CpgConnection* c = dispatching_connection;
+  if (c && c->handle == handle) return c;
   void* context = nullptr;
   if (cpg_context_get(handle, &context) != CS_OK) return nullptr;
   return static_cast<CpgConnection*>(context);
+}
+
+// A name as the daemon sent it, without copying it into a CpgName.
+std::string_view name_view(const cpg_name& name) {
+  return {name.value, std::min<size_t>(name.length, CPG_MAX_NAME_LENGTH)};
 }
 
 std::vector<CpgAddress> addresses(const cpg_address* list, size_t count) {
@@ -50,7 +75,7 @@ void deliver_trampoline(cpg_handle_t handle, const cpg_name* group, uint32_t nod
     g.release(*c, msg_len);
   Handle::run_callback(c, [&] {
     if (CpgListener* l = g.listener)
-      l->on_deliver(CpgName(*group).view(), nodeid, pid, msg, msg_len);
+      l->on_deliver(name_view(*group), nodeid, pid, msg, msg_len);
   });
 }
 
@@ -69,8 +94,10 @@ void confchg_trampoline(cpg_handle_t handle, const cpg_name* group, const cpg_ad
       if (c->group_state == GroupState::Leaving && c->group == name.view() &&
           left[i].nodeid == g.local_nodeid &&
           left[i].pid == static_cast<uint32_t>(c->state->owner) &&
-          left[i].reason == CPG_REASON_LEAVE)
+          left[i].reason == CPG_REASON_LEAVE) {
         c->retired = true;
+        g.retired_pending = true;
+      }
     }
   }
   Handle::run_callback(c, [&] {
@@ -192,29 +219,34 @@ int Cpg::poll_fd() const { return groups_->epoll_fd; }
 bool Cpg::dispatch_event() {
   const ServiceOps& ops = kCpgOps;
   CpgGroups& g = *groups_;
+  // Finalizing a left connection waits for the daemon: not while no_waiting.
+  const bool may_sweep = !state().no_waiting;
+  if (g.retired_pending && may_sweep) sweep();
+  bool polled = false;
   // The handle's mutex is held: the connection list changes only in this thread (callbacks
   // that join or leave), so it is read without the groups' mutex.
-  for (size_t tried = 0; tried <= g.connections.size(); ++tried) {
-    size_t count = g.connections.size() + 1;
-    size_t index = (g.next_to_dispatch + tried) % count;
-    std::shared_ptr<CpgConnection> c = index == 0 ? g.control : g.connections[index - 1];
-    if (c->finalized) continue;
+  while (std::shared_ptr<CpgConnection> c = g.next_to_dispatch(polled)) {
     // One event per C call (corosync's ALL cannot be stopped by a callback), so that the
     // events behind a callback that throws stay queued.
-    cs_error_t rc = ops.dispatch(c->handle, CS_DISPATCH_ONE_NONBLOCKING);
-    // Only now, with the C call returned, may connections whose leave it delivered go.
-    sweep();
-    // A connection finalized by its own callback (close(), or a rejoin) ran that callback.
-    if (rc == CS_OK || (rc == CS_ERR_BAD_HANDLE && c->finalized)) {
-      g.next_to_dispatch = index + 1;
-      return true;
+    cs_error_t rc;
+    {
+      DispatchingConnection scope(c.get());
+      rc = ops.dispatch(c->handle, CS_DISPATCH_ONE_NONBLOCKING);
     }
+    // Only now, with the C call returned, may connections whose leave it delivered go.
+    if (g.retired_pending && may_sweep) sweep();
+    // A connection finalized by its own callback (close(), or a rejoin) ran that callback.
+    bool had_event = rc == CS_OK || (rc == CS_ERR_BAD_HANDLE && c->finalized);
+    g.dispatched(c, had_event);
+    if (had_event) return true;
     if (rc == CS_ERR_TRY_AGAIN) continue;
     if (closed()) return false;
     fail(rc, ops.dispatch_name);
   }
   return false;
 }
+
+bool Cpg::settle_due() const { return groups_ && groups_->retired_pending; }
 
 void Cpg::finalize_connections() noexcept {
   if (!groups_) return;
@@ -230,6 +262,7 @@ void Cpg::drop(CpgConnection& c) noexcept {
 }
 
 void Cpg::sweep() noexcept {
+  groups_->retired_pending = false;
   auto& list = groups_->connections;
   for (size_t i = 0; i < list.size();) {
     if (list[i]->retired)
@@ -330,49 +363,83 @@ void Cpg::leave(const CpgName& group) {
   }
 }
 
-void Cpg::mcast_joined(const CpgName* group, cpg_guarantee_t guarantee,
-                       const ConstBuffer* buffers, size_t count) {
-  check_open("cpg_mcast_joined");
-  // Empty parts are dropped: cpg's fragmenting path (messages above max_atomic_msgsize)
-  // would send an empty fragment for them and restart the reassembly on the receivers.
-  std::vector<iovec> iov;
-  iov.reserve(count);
-  uint64_t total = 0;
-  for (size_t i = 0; i < count; ++i) {
-    if (buffers[i].size == 0) continue;
-    iov.push_back({const_cast<void*>(buffers[i].data), buffers[i].size});
-    total += buffers[i].size;
+namespace {
+
+// A message's parts as cpg_mcast_joined takes them, on the stack for the common case.
+// Empty parts are dropped: cpg's fragmenting path (messages above max_atomic_msgsize)
+// would send an empty fragment for them and restart the reassembly on the receivers.
+class MessageParts {
+ public:
+  MessageParts(const ConstBuffer* buffers, size_t count) {
+    size_t parts = 0;
+    for (size_t i = 0; i < count; ++i) {
+      if (buffers[i].size == 0) continue;
+      total_ += buffers[i].size;
+      if (++parts <= kMaxIovecs)
+        iov_[parts - 1] = {const_cast<void*>(buffers[i].data), buffers[i].size};
+    }
+    // corosync carries the message length as a uint32_t.
+    if (total_ > UINT32_MAX)
+      throw Error(CS_ERR_TOO_BIG, "cpg_mcast_joined",
+                  "a message of " + std::to_string(total_) +
+                      " bytes; corosync carries at most 4 GiB - 1");
+    count_ = parts;
+    if (parts <= kMaxIovecs) return;
+    // More parts than corosync's fixed iovec array takes: gather them here (a copy in C++).
+    gathered_.reserve(total_);
+    for (size_t i = 0; i < count; ++i)
+      gathered_.append(static_cast<const char*>(buffers[i].data), buffers[i].size);
+    iov_[0] = {gathered_.data(), gathered_.size()};
+    count_ = 1;
   }
-  // corosync carries the message length as a uint32_t.
-  if (total > UINT32_MAX)
-    throw Error(CS_ERR_TOO_BIG, "cpg_mcast_joined",
-                "a message of " + std::to_string(total) +
-                    " bytes; corosync carries at most 4 GiB - 1");
-  // More parts than corosync's fixed iovec array takes: gather them here (a copy in C++).
-  std::string gathered;
-  if (iov.size() > kMaxIovecs) {
-    gathered.reserve(total);
-    for (const iovec& part : iov)
-      gathered.append(static_cast<const char*>(part.iov_base), part.iov_len);
-    iov.assign(1, {gathered.data(), gathered.size()});
-  }
-  // The daemon drops, with only a log line, messages from a connection that joined nothing.
-  std::shared_ptr<CpgConnection> c = joined_connection(group, "cpg_mcast_joined");
-  auto deadline = std::chrono::steady_clock::now() +
-                  std::chrono::duration_cast<std::chrono::steady_clock::duration>(
-                      retry().timeout());
-  if (!groups_->reserve(*c, total, deadline, [this] { return !closed(); })) {
+  MessageParts(const MessageParts&) = delete;
+  MessageParts& operator=(const MessageParts&) = delete;
+
+  const iovec* iov() const noexcept { return iov_; }
+  unsigned count() const noexcept { return static_cast<unsigned>(count_); }
+  uint64_t total() const noexcept { return total_; }
+
+ private:
+  iovec iov_[kMaxIovecs];
+  size_t count_ = 0;
+  uint64_t total_ = 0;
+  std::string gathered_;
+};
+
+}  // namespace
+
+void Cpg::send(CpgConnection& c, cpg_guarantee_t guarantee, const iovec* iov, unsigned count,
+               uint64_t total) {
+  if (!groups_->reserve(c, total, retry().timeout(), [this] { return !closed(); })) {
     check_open("cpg_mcast_joined");
     throw Error(CS_ERR_TRY_AGAIN, "cpg_mcast_joined",
                 "the send window is full: this handle's messages are not being delivered "
                 "back to it; dispatch to let them arrive");
   }
-  cs_error_t rc = run(*c, [&](uint64_t h) {
-    return cpg_mcast_joined(h, guarantee, iov.data(), static_cast<unsigned>(iov.size()));
-  });
+  cs_error_t rc = run(c, [&](uint64_t h) { return cpg_mcast_joined(h, guarantee, iov, count); });
   if (rc != CS_OK) {
-    groups_->release(*c, total);
+    groups_->release(c, total);
     fail(rc, "cpg_mcast_joined");
+  }
+}
+
+void Cpg::mcast_joined(const CpgName* group, cpg_guarantee_t guarantee,
+                       const ConstBuffer* buffers, size_t count) {
+  check_open("cpg_mcast_joined");
+  MessageParts parts(buffers, count);
+  // The daemon drops, with only a log line, messages from a connection that joined nothing.
+  std::shared_ptr<CpgConnection> c = joined_connection(group, "cpg_mcast_joined");
+  send(*c, guarantee, parts.iov(), parts.count(), parts.total());
+}
+
+void Cpg::mcast_joined_each(const CpgName* group, cpg_guarantee_t guarantee,
+                            const ConstBuffer* messages, size_t count, size_t& sent) {
+  check_open("cpg_mcast_joined");
+  std::shared_ptr<CpgConnection> c = joined_connection(group, "cpg_mcast_joined");
+  for (size_t i = 0; i < count; ++i) {
+    MessageParts parts(&messages[i], 1);
+    send(*c, guarantee, parts.iov(), parts.count(), parts.total());
+    ++sent;
   }
 }
 

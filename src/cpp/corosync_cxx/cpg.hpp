@@ -4,6 +4,7 @@
 #include "corosync_cxx/service_handle.hpp"
 
 #include <corosync/cpg.h>
+#include <sys/uio.h>
 
 #include <cstddef>
 #include <cstdint>
@@ -106,6 +107,10 @@ class Cpg : public ServiceHandle {
   // the retry timeout.
   void mcast_joined(const CpgName* group, cpg_guarantee_t guarantee, const ConstBuffer* buffers,
                     size_t count);
+  // Like mcast_joined for each of `messages` in turn, each its own message. `sent` grows by
+  // one per message that went, so that after an exception it tells how many did.
+  void mcast_joined_each(const CpgName* group, cpg_guarantee_t guarantee,
+                         const ConstBuffer* messages, size_t count, size_t& sent);
   std::vector<CpgAddress> membership_get(const CpgName& group);
   // cpg_local_get, asked once at construction: a node's id does not change.
   uint32_t local_get() const;
@@ -124,6 +129,7 @@ class Cpg : public ServiceHandle {
   int poll_fd() const override;
   bool dispatch_event() override;
   void finalize_connections() noexcept override;
+  bool settle_due() const override;
 
  private:
   std::shared_ptr<CpgConnection> open_connection(bool control, const char* function,
@@ -133,6 +139,10 @@ class Cpg : public ServiceHandle {
   // Finalizes and drops the connections whose leave has been dispatched; the handle's mutex
   // is held and no C dispatch call of theirs is running.
   void sweep() noexcept;
+  // Sends one message on a joined connection: takes its room in the send window, then
+  // cpg_mcast_joined.
+  void send(CpgConnection& c, cpg_guarantee_t guarantee, const iovec* iov, unsigned count,
+            uint64_t total);
   void drop(CpgConnection& c) noexcept;
 
   CpgOptions options_;

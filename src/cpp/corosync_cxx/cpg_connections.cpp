@@ -19,6 +19,7 @@ CpgGroups::~CpgGroups() { ::close(epoll_fd); }
 void CpgGroups::add(const std::shared_ptr<CpgConnection>& c) {
   epoll_event ev{};
   ev.events = EPOLLIN;
+  ev.data.ptr = c.get();  // resolved against the connection list under the handle's mutex
   if (epoll_ctl(epoll_fd, EPOLL_CTL_ADD, c->fd, &ev) != 0)
     throw std::system_error(errno, std::generic_category(), "epoll_ctl");
   if (c->control) {
@@ -48,6 +49,64 @@ std::vector<std::shared_ptr<CpgConnection>> CpgGroups::all() const {
   out.push_back(control);
   out.insert(out.end(), connections.begin(), connections.end());
   return out;
+}
+
+std::shared_ptr<CpgConnection> CpgGroups::next_to_dispatch(bool& polled) {
+  if (staying_ && current_run_ < kStayLimit && !current_->finalized) return current_;
+  staying_ = false;
+  for (;;) {
+    while (ready_next_ < ready_.size()) {
+      std::shared_ptr<CpgConnection> c = std::move(ready_[ready_next_++]);
+      if (c && !c->finalized) return c;
+    }
+    if (polled || !poll_ready()) {
+      current_.reset();  // the run of events is over
+      return nullptr;
+    }
+    polled = true;
+  }
+}
+
+void CpgGroups::dispatched(const std::shared_ptr<CpgConnection>& c, bool had_event) {
+  if (!had_event || c->finalized) {
+    if (current_ == c) {
+      current_.reset();
+      staying_ = false;
+    }
+    return;
+  }
+  if (current_ == c) {
+    // A second event in a row: more are likely queued (a burst), so this connection is
+    // dispatched again without asking epoll first, until it has none.
+    staying_ = true;
+    ++current_run_;
+  } else {
+    current_ = c;
+    current_run_ = 1;
+    staying_ = false;
+  }
+}
+
+bool CpgGroups::poll_ready() {
+  epoll_event events[16];
+  int n;
+  do {
+    n = epoll_wait(epoll_fd, events, 16, 0);
+  } while (n < 0 && errno == EINTR);
+  if (n < 0) throw std::system_error(errno, std::generic_category(), "epoll_wait");
+  ready_.clear();
+  ready_next_ = 0;
+  // The set of connections changes only with the handle's mutex held, as it is here.
+  for (int i = 0; i < n; ++i) {
+    auto* p = static_cast<CpgConnection*>(events[i].data.ptr);
+    if (control && control.get() == p) {
+      ready_.push_back(control);
+      continue;
+    }
+    for (auto& c : connections)
+      if (c.get() == p) ready_.push_back(c);
+  }
+  return !ready_.empty();
 }
 
 bool CpgGroups::fits(uint64_t bytes) const {

@@ -69,17 +69,32 @@ struct CpgGroups {
   void remove(CpgConnection& c);
   // The connections the dispatch loop visits, control first; the handle's mutex is held.
   std::vector<std::shared_ptr<CpgConnection>> all() const;
+  // The next connection to dispatch (handle's mutex held), or null when nothing is
+  // readable or everything epoll_wait reported in this pass was dispatched (`polled` says
+  // the pass polled once already: a readable fd with no event must not spin it). A
+  // connection with a burst of events is dispatched again and again, up to kStayLimit in a
+  // row, without asking epoll (corosync's own dispatch polls each connection once per
+  // event anyway); otherwise epoll_wait says which connections have events, so that idle
+  // ones (the control connection, mostly) are not polled one by one.
+  std::shared_ptr<CpgConnection> next_to_dispatch(bool& polled);
+  // What dispatching `c` gave: an event (it stays current) or none (it is left).
+  void dispatched(const std::shared_ptr<CpgConnection>& c, bool had_event);
 
   // The send window, all under `mutex`.
   bool window_full() const;
   // Counts a message of `bytes` about to be sent on `c`, waiting while the window is full
-  // until `deadline`; false if it stayed full or `open` turned false.
-  template <class Clock, class Open>
-  bool reserve(CpgConnection& c, uint64_t bytes, std::chrono::time_point<Clock> deadline,
+  // for up to `timeout`; false if it stayed full or `open` turned false. The clock is read
+  // only when it must wait.
+  template <class Open>
+  bool reserve(CpgConnection& c, uint64_t bytes, std::chrono::duration<double> timeout,
                Open&& open) {
     std::unique_lock<std::mutex> lock(mutex);
-    auto ready = [&] { return !open() || fits(bytes); };
-    if (!window_opened.wait_until(lock, deadline, ready) || !open()) return false;
+    if (!fits(bytes)) {
+      auto deadline = std::chrono::steady_clock::now() +
+                      std::chrono::duration_cast<std::chrono::steady_clock::duration>(timeout);
+      auto ready = [&] { return !open() || fits(bytes); };
+      if (!window_opened.wait_until(lock, deadline, ready) || !open()) return false;
+    }
     add_unconfirmed(c, 1, bytes);
     return true;
   }
@@ -108,8 +123,9 @@ struct CpgGroups {
   // handle's mutex held too).
   std::vector<std::shared_ptr<CpgConnection>> connections;
   std::shared_ptr<CpgConnection> control;
-  // Round robin, so that one busy connection cannot starve the others (handle's mutex).
-  size_t next_to_dispatch = 0;
+  // Set by a confchg that retired a connection; the dispatch loop's sweep clears it
+  // (handle's mutex).
+  bool retired_pending = false;
 
  private:
   // Whether a message of `bytes` may be sent now (`mutex` held): always when nothing is
@@ -117,6 +133,19 @@ struct CpgGroups {
   bool fits(uint64_t bytes) const;
   void add_unconfirmed(CpgConnection& c, uint64_t messages, uint64_t bytes);
   void sub_unconfirmed(CpgConnection& c, uint64_t messages, uint64_t bytes);
+  // Refills `ready_` from a non-blocking epoll_wait; false when nothing is readable.
+  bool poll_ready();
+
+  // A busy connection gives way after this many events in a row, so that it cannot starve
+  // the others.
+  static constexpr unsigned kStayLimit = 64;
+  // The dispatch loop's position (handle's mutex): the connection that had the last event,
+  // how many it had in a row, and whether the loop stays on it.
+  std::shared_ptr<CpgConnection> current_;
+  unsigned current_run_ = 0;
+  bool staying_ = false;
+  std::vector<std::shared_ptr<CpgConnection>> ready_;
+  size_t ready_next_ = 0;
 };
 
 }  // namespace corosync

@@ -159,6 +159,31 @@ void Handle::dispatch(DispatchFlags flags, const InterruptCheck& check) {
   throw Error(CS_ERR_INVALID_PARAM, ops_->dispatch_name);
 }
 
+Handle::TryResult Handle::try_dispatch(DispatchFlags flags, const std::function<void()>& yield) {
+  check_open(ops_->dispatch_name);
+  if (state_->dispatching_thread.load() == std::this_thread::get_id())
+    throw ReentrantDispatchError(ops_->dispatch_name);
+  if (flags != DispatchFlags::All && flags != DispatchFlags::OneNonblocking)
+    return TryResult::WouldWait;
+  HandleState& s = *state_;
+  std::unique_lock<std::recursive_mutex> lock(s.mutex, std::try_to_lock);
+  if (!lock.owns_lock() || settle_due()) return TryResult::WouldWait;
+  struct NoWaiting {
+    explicit NoWaiting(HandleState& s) : state(s) { state.no_waiting = true; }
+    ~NoWaiting() { state.no_waiting = false; }
+    HandleState& state;
+  } no_waiting(s);
+  if (flags == DispatchFlags::OneNonblocking) {
+    run_one();
+    return TryResult::Done;
+  }
+  for (unsigned events = 1; step() != Step::Empty; ++events) {
+    if (settle_due()) return TryResult::WouldWait;
+    if (yield && events % 64 == 0) yield();
+  }
+  return TryResult::Done;
+}
+
 Handle::Step Handle::step() {
   HandleState& s = *state_;
   std::lock_guard<std::recursive_mutex> lock(s.mutex);

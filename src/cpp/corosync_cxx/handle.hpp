@@ -98,6 +98,9 @@ struct HandleState {
   // Callbacks run so far (under `mutex`): a C dispatch call may consume an event that runs
   // none (a fragment of a large message, a suppressed notification).
   uint64_t callbacks_run = 0;
+  // Set (under `mutex`) while try_dispatch runs: the service leaves whatever could wait
+  // (settle()) for a later dispatch.
+  bool no_waiting = false;
 };
 
 class Handle {
@@ -122,6 +125,14 @@ class Handle {
   // the handle is closed. A callback's exception propagates after that one callback; events
   // behind it stay queued. Throws ReentrantDispatchError from a callback.
   void dispatch(DispatchFlags flags = DispatchFlags::All, const InterruptCheck& check = {});
+  enum class TryResult { Done, WouldWait };
+  // dispatch(All) or dispatch(OneNonblocking) for a caller that must never wait (a
+  // language binding holding its interpreter's lock, whom a thread running a callback may
+  // be waiting for): nothing is done, and WouldWait returned, if another thread holds the
+  // handle; an All that meets work that could wait (settle_due()) stops before it with
+  // WouldWait. The caller then finishes with dispatch(), free to wait. `yield` (if given)
+  // runs every 64 events of an All, to let others have that lock for a moment.
+  TryResult try_dispatch(DispatchFlags flags, const std::function<void()>& yield = {});
   const RetryPolicy& retry() const;
   // The service's C entry points (their names are what errors report).
   const ServiceOps& ops() const noexcept { return *ops_; }
@@ -200,6 +211,9 @@ class Handle {
   virtual bool dispatch_event() = 0;
   // and, at close(), finalizing every connection.
   virtual void finalize_connections() noexcept = 0;
+  // Whether dispatch_event() has work due that could wait for the daemon (e.g. finalizing
+  // a connection); while state().no_waiting is set, dispatch_event leaves such work.
+  virtual bool settle_due() const { return false; }
 
  private:
   void opened(Connection& connection, uint64_t handle, const char* function);

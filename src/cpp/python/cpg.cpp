@@ -3,6 +3,7 @@
 #include "enum_args.hpp"
 #include "gil.hpp"
 #include "handle_binding.hpp"
+#include "message_bytes.hpp"
 #include "py_types.hpp"
 #include "service_binding.hpp"
 #include "services.hpp"
@@ -16,6 +17,7 @@
 
 #include <memory>
 #include <optional>
+#include <string>
 #include <vector>
 
 COROSYNC_INT_ENUM_ARG(cpg_guarantee_t, "guarantee", "Guarantee", CPG_TYPE_UNORDERED,
@@ -78,10 +80,50 @@ struct HeldBuffer {
   HeldBuffer() = default;
   HeldBuffer(const HeldBuffer&) = delete;
   HeldBuffer& operator=(const HeldBuffer&) = delete;
-  ~HeldBuffer() {
-    if (held) PyBuffer_Release(&view);
+  ~HeldBuffer() { release(); }
+  // Holds `object`'s buffer; false (Python error cleared) if it is not a contiguous
+  // bytes-like object.
+  bool hold(PyObject* object) {
+    if (PyObject_GetBuffer(object, &view, PyBUF_SIMPLE) != 0) {
+      PyErr_Clear();
+      return false;
+    }
+    held = true;
+    return true;
   }
+  void release() {
+    if (held) PyBuffer_Release(&view);
+    held = false;
+  }
+  ConstBuffer part() const { return {view.buf, static_cast<size_t>(view.len)}; }
 };
+
+// `count` held buffers and their parts: on the stack for a few (mcast's common case, one
+// buffer, allocates nothing), on the heap beyond.
+class HeldBuffers {
+ public:
+  explicit HeldBuffers(size_t count) : count_(count) {
+    if (count > kOnStack) {
+      heap_held_.reset(new HeldBuffer[count]);
+      heap_parts_.reset(new ConstBuffer[count]);
+    }
+  }
+  HeldBuffer& operator[](size_t i) { return heap_held_ ? heap_held_[i] : stack_held_[i]; }
+  ConstBuffer* parts() { return heap_parts_ ? heap_parts_.get() : stack_parts_; }
+  size_t size() const { return count_; }
+
+ private:
+  static constexpr size_t kOnStack = 4;
+  size_t count_;
+  HeldBuffer stack_held_[kOnStack];
+  ConstBuffer stack_parts_[kOnStack]{};
+  std::unique_ptr<HeldBuffer[]> heap_held_;
+  std::unique_ptr<ConstBuffer[]> heap_parts_;
+};
+
+std::string type_name(const py::handle& object) {
+  return Py_TYPE(object.ptr())->tp_name;
+}
 
 // The Python-facing CPG: owns the core Cpg and the Python callbacks it calls.
 class PyCpg : public CpgListener {
@@ -98,8 +140,9 @@ class PyCpg : public CpgListener {
     with_gil([&] {
       py::object fn = deliver;  // keep it alive even if the attribute is replaced meanwhile
       if (!fn || fn.is_none()) return;
-      call_python(fn, py::make_tuple(group_to_python(group), nodeid, pid,
-                                     py::bytes(static_cast<const char*>(message), size)));
+      py::object bytes = messages_.take(message, size);
+      call_python(fn, group_object(group), py::int_(nodeid), py::int_(pid), bytes);
+      messages_.give_back(std::move(bytes));
     });
   }
 
@@ -109,8 +152,8 @@ class PyCpg : public CpgListener {
     with_gil([&] {
       py::object fn = confchg;
       if (!fn || fn.is_none()) return;
-      call_python(fn, py::make_tuple(group_to_python(group), addresses_to_python(members),
-                                     addresses_to_python(left), addresses_to_python(joined)));
+      call_python(fn, group_object(group), addresses_to_python(members),
+                  addresses_to_python(left), addresses_to_python(joined));
     });
   }
 
@@ -119,7 +162,7 @@ class PyCpg : public CpgListener {
       py::object fn = totem_confchg;
       if (!fn || fn.is_none()) return;
       py::object ring = package_types().ring_id(ring_id.nodeid, ring_id.seq);
-      call_python(fn, py::make_tuple(ring, py::cast(members)));
+      call_python(fn, ring, py::cast(members));
     });
   }
 
@@ -132,9 +175,95 @@ class PyCpg : public CpgListener {
 
   Cpg cpg;
   py::object deliver, confchg, totem_confchg;
+
+ private:
+  // The group's name as Python sees it, decoded once per group rather than per message
+  // (GIL held; str and bytes are immutable, so one object serves every callback).
+  py::object group_object(std::string_view group) {
+    if (!last_group_object_ || group != last_group_) {
+      last_group_object_ = group_to_python(group);
+      last_group_.assign(group);
+    }
+    return last_group_object_;
+  }
+
+  std::string last_group_;
+  py::object last_group_object_;
+  MessageBytes messages_;
 };
 
 Handle& handle_of(PyCpg& self) { return self.cpg; }
+
+// Rethrows the exception being handled as a Python one (corosync::Error through the
+// module's translator), so that the caller can annotate it.
+[[noreturn]] void rethrow_as_python_error() {
+  try {
+    throw;
+  } catch (py::error_already_set&) {
+    throw;
+  } catch (...) {
+    py::detail::try_translate_exceptions();
+  }
+  throw py::error_already_set();
+}
+
+size_t mcast_many(PyCpg& self, const py::typing::Iterable<PyBuffer>& messages,
+                  cpg_guarantee_t guarantee, const std::optional<GroupName>& group) {
+  std::optional<CpgName> name;
+  if (group) name = group_from_python(*group, "cpg_mcast_joined");
+  const CpgName* target = name ? &*name : nullptr;
+  // Items are taken and sent in batches: one GIL release per batch, and a generator of
+  // any length needs no more memory than one batch.
+  constexpr size_t kBatch = 256;
+  py::iterator items = py::iter(messages);
+  HeldBuffers held(kBatch);
+  size_t sent = 0;
+  try {
+    for (;;) {
+      size_t n = 0;
+      std::string bad_item;
+      std::exception_ptr from_iterable;
+      try {
+        for (PyObject* item; n < kBatch && (item = PyIter_Next(items.ptr()));) {
+          py::object owned = py::reinterpret_steal<py::object>(item);
+          if (!held[n].hold(item)) {
+            bad_item = type_name(owned);
+            break;
+          }
+          held.parts()[n] = held[n].part();
+          ++n;
+        }
+        if (PyErr_Occurred()) throw py::error_already_set();
+      } catch (py::error_already_set&) {
+        from_iterable = std::current_exception();
+      }
+      size_t batch_sent = 0;
+      try {
+        if (n) without_gil([&] {
+            self.cpg.mcast_joined_each(target, guarantee, held.parts(), n, batch_sent);
+          });
+      } catch (...) {
+        sent += batch_sent;
+        throw;
+      }
+      sent += batch_sent;
+      for (size_t i = 0; i < n; ++i) held[i].release();
+      if (from_iterable) std::rethrow_exception(from_iterable);
+      if (!bad_item.empty())
+        throw py::type_error("mcast_many() item " + std::to_string(sent) +
+                             " must be a contiguous bytes-like object, not " + bad_item);
+      if (n < kBatch) return sent;
+    }
+  } catch (...) {
+    // Tells the caller how many messages went before the one that failed.
+    try {
+      rethrow_as_python_error();
+    } catch (py::error_already_set& e) {
+      e.value().attr("sent") = sent;
+      throw;
+    }
+  }
+}
 
 void bind_enums(py::module_& m) {
   py::native_enum<cpg_guarantee_t>(m, "Guarantee", "enum.IntEnum",
@@ -251,21 +380,16 @@ void bind_cpg(py::module_& m) {
             std::optional<CpgName> name;
             if (group) name = group_from_python(*group, "cpg_mcast_joined");
             size_t n = buffers.size();
-            std::unique_ptr<HeldBuffer[]> held(new HeldBuffer[n]);
-            std::vector<ConstBuffer> parts(n);
+            HeldBuffers held(n);
             for (size_t i = 0; i < n; ++i) {
-              if (PyObject_GetBuffer(buffers[i].ptr(), &held[i].view, PyBUF_SIMPLE) != 0) {
-                PyErr_Clear();
-                throw py::type_error(
-                    "mcast() argument " + std::to_string(i + 1) +
-                    " must be a contiguous bytes-like object, not " +
-                    py::str(py::type::handle_of(buffers[i]).attr("__name__")).cast<std::string>());
-              }
-              held[i].held = true;
-              parts[i] = {held[i].view.buf, static_cast<size_t>(held[i].view.len)};
+              if (!held[i].hold(buffers[i].ptr()))
+                throw py::type_error("mcast() argument " + std::to_string(i + 1) +
+                                     " must be a contiguous bytes-like object, not " +
+                                     type_name(buffers[i]));
+              held.parts()[i] = held[i].part();
             }
             without_gil([&] {
-              self.cpg.mcast_joined(name ? &*name : nullptr, guarantee, parts.data(), n);
+              self.cpg.mcast_joined(name ? &*name : nullptr, guarantee, held.parts(), n);
             });
           },
           py::kw_only(), py::arg_v("guarantee", CPG_TYPE_AGREED, "Guarantee.AGREED"),
@@ -275,6 +399,16 @@ void bind_cpg(py::module_& m) {
           "joined exactly one. The buffers are not copied in Python. Messages above "
           "max_atomic_msgsize are fragmented by libcpg and arrive whole. NotExistError when "
           "the group was not joined; TooBigError for 4 GiB or more.")
+      .def("mcast_many", &mcast_many, py::arg("messages"), py::kw_only(),
+           py::arg_v("guarantee", CPG_TYPE_AGREED, "Guarantee.AGREED"),
+           py::arg("group") = py::none(),
+           "Multicast each item of `messages` (an iterable of bytes-like objects) as a "
+           "message of its own, in order, to a joined group (cpg_mcast_joined per message); "
+           "returns how many were sent. The GIL is released once per batch of items, not "
+           "per message, and the buffers are not copied in Python. When sending stops "
+           "(TryAgainError after retry_timeout, TypeError for an item that is not "
+           "bytes-like, or an exception from the iterable), the items before the failing "
+           "one have been sent and the exception's `sent` attribute says how many.")
       .def(
           "membership",
           [](PyCpg& self, const GroupName& group) {

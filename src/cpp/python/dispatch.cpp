@@ -15,6 +15,11 @@ void bind_dispatch_flags(py::module_& m) {
 }
 
 void dispatch_from_python(Handle& handle, DispatchFlags flags) {
+  // What is queued is dispatched without letting go of the GIL when nothing can wait:
+  // releasing it around the dispatch and taking it back for each callback cost more than
+  // the event itself. The GIL is handed on every 64 events of a long ALL.
+  auto yield = [] { reacquire(PyEval_SaveThread()); };
+  if (handle.try_dispatch(flags, yield) == Handle::TryResult::Done) return;
   // Only the waiting flavours need to wake for signals.
   bool waits = flags == DispatchFlags::One || flags == DispatchFlags::Blocking;
   InterruptCheck check = waits ? python_signal_check() : InterruptCheck{};

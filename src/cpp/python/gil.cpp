@@ -44,15 +44,13 @@ PyGILState_STATE acquire_gil() noexcept {
   }
 }
 
-void call_python(const py::handle& fn, py::tuple args) {
-  PyObject* raw_args = args.release().ptr();
+void call_python_array(const py::handle& fn, PyObject* const* args, size_t count) {
   PyObject* result = nullptr;
   try {
-    result = PyObject_Call(fn.ptr(), raw_args, nullptr);
+    result = PyObject_Vectorcall(fn.ptr(), args, count, nullptr);
   } catch (...) {
     park_forever();  // only pthread_exit's unwinding gets out of CPython's C code
   }
-  Py_DECREF(raw_args);
   if (!result) throw py::error_already_set();
   Py_DECREF(result);
 }

@@ -36,10 +36,16 @@ void park_if_finalizing() noexcept;
 void reacquire(PyThreadState* state) noexcept;
 // PyGILState_Ensure, or parks if CPython ends the thread instead.
 PyGILState_STATE acquire_gil() noexcept;
-// Calls fn(*args) with the GIL held; a Python exception becomes py::error_already_set. Parks
-// if CPython ends the thread inside the call (a callback that sleeps releases the GIL, and
-// asking for it back during finalization ends the thread).
-void call_python(const py::handle& fn, py::tuple args);
+// Calls fn(*args) with the GIL held (vectorcall: no argument tuple); a Python exception
+// becomes py::error_already_set. Parks if CPython ends the thread inside the call (a
+// callback that sleeps releases the GIL, and asking for it back during finalization ends
+// the thread).
+void call_python_array(const py::handle& fn, PyObject* const* args, size_t count);
+template <class... Args>
+void call_python(const py::handle& fn, const Args&... args) {
+  PyObject* argv[] = {args.ptr()...};
+  call_python_array(fn, argv, sizeof...(Args));
+}
 
 // Runs `call`, then `after`: on return and on an ordinary exception, but not when the thread
 // is being ended (forced unwinding, e.g. pthread_cancel), which must leave the GIL alone.

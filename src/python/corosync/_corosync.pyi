@@ -188,6 +188,21 @@ class CPG:
         and arrive whole. NotExistError when the group was not joined; TooBigError for 4 GiB or
         more.
         """
+    def mcast_many(
+        self,
+        messages: collections.abc.Iterable[typing_extensions.Buffer],
+        *,
+        guarantee: Guarantee = Guarantee.AGREED,
+        group: str | bytes | None = None,
+    ) -> int:
+        """
+        Multicast each item of `messages` (an iterable of bytes-like objects) as a message of its
+        own, in order, to a joined group (cpg_mcast_joined per message); returns how many were sent.
+        The GIL is released once per batch of items, not per message, and the buffers are not copied
+        in Python. When sending stops (TryAgainError after retry_timeout, TypeError for an item that
+        is not bytes-like, or an exception from the iterable), the items before the failing one have
+        been sent and the exception's `sent` attribute says how many.
+        """
     def membership(self, group: str | bytes) -> list[corosync.cpg.Address]:
         """
         The members of a group, joined by this handle or not (cpg_membership_get).

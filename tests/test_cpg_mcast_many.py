@@ -1,0 +1,101 @@
+"""CPG.mcast_many: several messages in one call, each its own corosync message, in order."""
+
+from __future__ import annotations
+
+import array
+from collections.abc import Iterator
+
+import pytest
+from conftest import CpgFactory
+from cpg_events import Delivered, joined, pump, pump_past_marker
+
+import corosync
+
+
+def test_each_item_is_a_message_of_its_own_in_order(open_cpg: CpgFactory, group: str) -> None:
+    cpg, recorder = joined(open_cpg, group)
+    messages = [f"message {i}".encode() for i in range(1000)]
+    assert cpg.mcast_many(messages) == 1000
+    pump([cpg], lambda: len(recorder.messages()) == 1000)
+    assert recorder.messages() == messages
+
+
+def test_any_bytes_like_items_and_any_iterable_are_taken(open_cpg: CpgFactory, group: str) -> None:
+    cpg, recorder = joined(open_cpg, group)
+
+    def items() -> Iterator[bytes | bytearray | memoryview | array.array[int]]:
+        yield b"ab"
+        yield bytearray(b"cd")
+        yield memoryview(b"xxefxx")[2:4]
+        yield array.array("B", b"gh")
+        yield b""
+
+    assert cpg.mcast_many(items(), guarantee=corosync.Guarantee.AGREED, group=group) == 5
+    pump([cpg], lambda: len(recorder.messages()) == 5)
+    assert recorder.messages() == [b"ab", b"cd", b"ef", b"gh", b""]
+
+
+def test_an_empty_iterable_sends_nothing(open_cpg: CpgFactory, group: str) -> None:
+    cpg, recorder = joined(open_cpg, group)
+    assert cpg.mcast_many([]) == 0
+    assert not [e for e in pump_past_marker(cpg, recorder, group) if isinstance(e, Delivered)]
+
+
+def test_a_bad_item_stops_after_the_items_before_it(open_cpg: CpgFactory, group: str) -> None:
+    cpg, recorder = joined(open_cpg, group)
+    with pytest.raises(
+        TypeError, match="item 2 must be a contiguous bytes-like object, not int"
+    ) as e:
+        cpg.mcast_many([b"one", b"two", 3, b"four"])  # type: ignore[list-item]
+    assert e.value.sent == 2  # type: ignore[attr-defined]
+    before_marker = pump_past_marker(cpg, recorder, group)
+    assert [ev.message for ev in before_marker if isinstance(ev, Delivered)] == [b"one", b"two"]
+
+
+def test_an_error_from_the_iterable_comes_out_after_the_items_before_it(
+    open_cpg: CpgFactory, group: str
+) -> None:
+    cpg, recorder = joined(open_cpg, group)
+
+    def items() -> Iterator[bytes]:
+        yield from (b"%d" % i for i in range(300))  # more than one batch
+        raise LookupError("the source ran dry")
+
+    with pytest.raises(LookupError, match="ran dry") as e:
+        cpg.mcast_many(items())
+    assert e.value.sent == 300  # type: ignore[attr-defined]
+    pump([cpg], lambda: len(recorder.messages()) == 300)
+    assert recorder.messages() == [b"%d" % i for i in range(300)]
+
+
+def test_a_full_send_window_raises_try_again_saying_how_many_went(
+    open_cpg: CpgFactory, group: str
+) -> None:
+    cpg, recorder = joined(open_cpg, group, send_window_messages=5, retry_timeout=0)
+    with pytest.raises(corosync.TryAgainError) as e:
+        cpg.mcast_many([b"m%d" % i for i in range(10)])
+    assert e.value.sent == 5  # type: ignore[attr-defined]
+    pump([cpg], lambda: len(recorder.messages()) == 5)
+    assert recorder.messages() == [b"m%d" % i for i in range(5)]
+
+
+def test_a_group_not_joined_raises_not_exist_with_nothing_sent(
+    open_cpg: CpgFactory, group: str
+) -> None:
+    cpg, _ = joined(open_cpg, group)
+    with pytest.raises(corosync.NotExistError) as e:
+        cpg.mcast_many([b"x"], group=group + "-other")
+    assert e.value.sent == 0  # type: ignore[attr-defined]
+
+
+def test_a_non_iterable_raises_type_error(open_cpg: CpgFactory, group: str) -> None:
+    cpg, _ = joined(open_cpg, group)
+    with pytest.raises(TypeError):
+        cpg.mcast_many(b"abc"[0])  # type: ignore[arg-type]
+
+
+def test_after_close_raises_closed_error(open_cpg: CpgFactory, group: str) -> None:
+    cpg, _ = joined(open_cpg, group)
+    cpg.close()
+    with pytest.raises(corosync.ClosedError):
+        cpg.mcast_many([b"x"])
