@@ -219,9 +219,7 @@ int Cpg::poll_fd() const { return groups_->epoll_fd; }
 bool Cpg::dispatch_event() {
   const ServiceOps& ops = kCpgOps;
   CpgGroups& g = *groups_;
-  // Finalizing a left connection waits for the daemon: not while no_waiting.
-  const bool may_sweep = !state().no_waiting;
-  if (g.retired_pending && may_sweep) sweep();
+  sweep();  // one a try_dispatch left (no_waiting)
   bool polled = false;
   // The handle's mutex is held: the connection list changes only in this thread (callbacks
   // that join or leave), so it is read without the groups' mutex.
@@ -234,14 +232,12 @@ bool Cpg::dispatch_event() {
       rc = ops.dispatch(c->handle, CS_DISPATCH_ONE_NONBLOCKING);
     }
     // Only now, with the C call returned, may connections whose leave it delivered go.
-    if (g.retired_pending && may_sweep) sweep();
+    sweep();
     // A connection finalized by its own callback (close(), or a rejoin) ran that callback.
-    bool had_event = rc == CS_OK || (rc == CS_ERR_BAD_HANDLE && c->finalized);
+    bool had_event = consumed_event(*c, rc);
     g.dispatched(c, had_event);
     if (had_event) return true;
-    if (rc == CS_ERR_TRY_AGAIN) continue;
     if (closed()) return false;
-    fail(rc, ops.dispatch_name);
   }
   return false;
 }
@@ -262,6 +258,8 @@ void Cpg::drop(CpgConnection& c) noexcept {
 }
 
 void Cpg::sweep() noexcept {
+  // Finalizing a left connection waits for the daemon: not while no_waiting.
+  if (!groups_->retired_pending || state().no_waiting) return;
   groups_->retired_pending = false;
   auto& list = groups_->connections;
   for (size_t i = 0; i < list.size();) {

@@ -136,8 +136,9 @@ class Cpg : public ServiceHandle {
                                                  std::string group = {});
   std::shared_ptr<CpgConnection> joined_connection(const CpgName* group,
                                                    const char* function) const;
-  // Finalizes and drops the connections whose leave has been dispatched; the handle's mutex
-  // is held and no C dispatch call of theirs is running.
+  // Finalizes and drops the connections whose leave has been dispatched, unless none was
+  // or the dispatch may not wait (no_waiting); the handle's mutex is held and no C
+  // dispatch call of theirs is running.
   void sweep() noexcept;
   // Sends one message on a joined connection: takes its room in the send window, then
   // cpg_mcast_joined.

@@ -52,8 +52,10 @@ std::vector<std::shared_ptr<CpgConnection>> CpgGroups::all() const {
 }
 
 std::shared_ptr<CpgConnection> CpgGroups::next_to_dispatch(bool& polled) {
-  if (staying_ && current_run_ < kStayLimit && !current_->finalized) return current_;
-  staying_ = false;
+  // A second event in a row on one connection means a burst: more are likely queued, so it
+  // is dispatched again without asking epoll first, until it has none or had its share.
+  if (current_ && current_run_ >= 2 && current_run_ < kStayLimit && !current_->finalized)
+    return current_;
   for (;;) {
     while (ready_next_ < ready_.size()) {
       std::shared_ptr<CpgConnection> c = std::move(ready_[ready_next_++]);
@@ -69,22 +71,14 @@ std::shared_ptr<CpgConnection> CpgGroups::next_to_dispatch(bool& polled) {
 
 void CpgGroups::dispatched(const std::shared_ptr<CpgConnection>& c, bool had_event) {
   if (!had_event || c->finalized) {
-    if (current_ == c) {
-      current_.reset();
-      staying_ = false;
-    }
+    if (current_ == c) current_.reset();
     return;
   }
-  if (current_ == c) {
-    // A second event in a row: more are likely queued (a burst), so this connection is
-    // dispatched again without asking epoll first, until it has none.
-    staying_ = true;
-    ++current_run_;
-  } else {
+  if (current_ != c) {
     current_ = c;
-    current_run_ = 1;
-    staying_ = false;
+    current_run_ = 0;
   }
+  ++current_run_;
 }
 
 bool CpgGroups::poll_ready() {

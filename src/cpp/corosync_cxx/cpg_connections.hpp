@@ -140,10 +140,9 @@ struct CpgGroups {
   // the others.
   static constexpr unsigned kStayLimit = 64;
   // The dispatch loop's position (handle's mutex): the connection that had the last event,
-  // how many it had in a row, and whether the loop stays on it.
+  // and how many it had in a row.
   std::shared_ptr<CpgConnection> current_;
   unsigned current_run_ = 0;
-  bool staying_ = false;
   std::vector<std::shared_ptr<CpgConnection>> ready_;
   size_t ready_next_ = 0;
 };

@@ -132,10 +132,20 @@ void Handle::fail(cs_error_t rc, const char* function) const {
   throw Error(rc, function);
 }
 
-void Handle::dispatch(DispatchFlags flags, const InterruptCheck& check) {
+bool Handle::consumed_event(const Connection& connection, cs_error_t rc) const {
+  if (rc == CS_OK || (rc == CS_ERR_BAD_HANDLE && connection.finalized)) return true;
+  if (rc == CS_ERR_TRY_AGAIN || closed()) return false;
+  fail(rc, ops_->dispatch_name);
+}
+
+void Handle::check_dispatchable() const {
   check_open(ops_->dispatch_name);
   if (state_->dispatching_thread.load() == std::this_thread::get_id())
     throw ReentrantDispatchError(ops_->dispatch_name);
+}
+
+void Handle::dispatch(DispatchFlags flags, const InterruptCheck& check) {
+  check_dispatchable();
   switch (flags) {
     case DispatchFlags::OneNonblocking:
       run_one();
@@ -160,9 +170,7 @@ void Handle::dispatch(DispatchFlags flags, const InterruptCheck& check) {
 }
 
 Handle::TryResult Handle::try_dispatch(DispatchFlags flags, const std::function<void()>& yield) {
-  check_open(ops_->dispatch_name);
-  if (state_->dispatching_thread.load() == std::this_thread::get_id())
-    throw ReentrantDispatchError(ops_->dispatch_name);
+  check_dispatchable();
   if (flags != DispatchFlags::All && flags != DispatchFlags::OneNonblocking)
     return TryResult::WouldWait;
   HandleState& s = *state_;

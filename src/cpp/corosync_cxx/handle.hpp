@@ -202,6 +202,11 @@ class Handle {
     });
   }
   [[noreturn]] void fail(cs_error_t rc, const char* function) const;
+  // What one CS_DISPATCH_ONE_NONBLOCKING call on `connection` answered: true if it consumed
+  // an event (also when that event's callback finalized the connection, which makes
+  // corosync answer BAD_HANDLE), false if nothing was queued or the handle was closed
+  // meanwhile; throws for anything else.
+  bool consumed_event(const Connection& connection, cs_error_t rc) const;
   HandleState& state() const { return *state_; }
 
   // The service's part of the dispatch loop, called with the handle's mutex held:
@@ -217,6 +222,8 @@ class Handle {
 
  private:
   void opened(Connection& connection, uint64_t handle, const char* function);
+  // What dispatch and try_dispatch refuse: a closed handle, and a call from a callback.
+  void check_dispatchable() const;
   enum class Step { Empty, Consumed, RanCallback };
   Step step();
   // Steps until a callback has run (true) or nothing is queued (false).

@@ -12,11 +12,8 @@ int ServiceHandle::poll_fd() const { return connection_->fd; }
 bool ServiceHandle::dispatch_event() {
   // One event per C call (corosync's ALL cannot be stopped by a callback), so that the
   // events behind a callback that throws stay queued.
-  const ServiceOps& ops = state().ops;
-  cs_error_t rc = ops.dispatch(connection_->handle, CS_DISPATCH_ONE_NONBLOCKING);
-  if (rc == CS_OK) return true;
-  if (rc == CS_ERR_TRY_AGAIN || closed()) return false;
-  fail(rc, ops.dispatch_name);
+  return consumed_event(*connection_,
+                        state().ops.dispatch(connection_->handle, CS_DISPATCH_ONE_NONBLOCKING));
 }
 
 void ServiceHandle::finalize_connections() noexcept {
