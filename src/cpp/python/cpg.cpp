@@ -44,6 +44,11 @@ py::object group_to_python(std::string_view name) {
   return py::bytes(name.data(), name.size());
 }
 
+// An argument's type as error messages name it.
+std::string type_name(const py::handle& object) {
+  return py::str(py::type::handle_of(object).attr("__name__")).cast<std::string>();
+}
+
 CpgName group_from_python(const py::handle& group, const char* function) {
   std::string bytes;
   if (py::isinstance<py::str>(group)) {
@@ -56,10 +61,19 @@ CpgName group_from_python(const py::handle& group, const char* function) {
     bytes = group.cast<std::string>();
   } else {
     throw py::type_error(std::string(function) + "(): group must be str or bytes, not " +
-                         py::str(py::type::handle_of(group).attr("__name__")).cast<std::string>());
+                         type_name(group));
   }
   return CpgName(bytes, function);
 }
+
+// An optional `group=` argument: the name, or none for the one joined group (or all).
+std::optional<CpgName> optional_group(const std::optional<GroupName>& group,
+                                      const char* function) {
+  if (!group) return std::nullopt;
+  return group_from_python(*group, function);
+}
+
+const CpgName* or_null(const std::optional<CpgName>& name) { return name ? &*name : nullptr; }
 
 py::list addresses_to_python(const std::vector<CpgAddress>& list) {
   const PackageTypes& types = package_types();
@@ -102,7 +116,7 @@ struct HeldBuffer {
 // buffer, allocates nothing), on the heap beyond.
 class HeldBuffers {
  public:
-  explicit HeldBuffers(size_t count) : count_(count) {
+  explicit HeldBuffers(size_t count) {
     if (count > kOnStack) {
       heap_held_.reset(new HeldBuffer[count]);
       heap_parts_.reset(new ConstBuffer[count]);
@@ -110,20 +124,14 @@ class HeldBuffers {
   }
   HeldBuffer& operator[](size_t i) { return heap_held_ ? heap_held_[i] : stack_held_[i]; }
   ConstBuffer* parts() { return heap_parts_ ? heap_parts_.get() : stack_parts_; }
-  size_t size() const { return count_; }
 
  private:
   static constexpr size_t kOnStack = 4;
-  size_t count_;
   HeldBuffer stack_held_[kOnStack];
   ConstBuffer stack_parts_[kOnStack]{};
   std::unique_ptr<HeldBuffer[]> heap_held_;
   std::unique_ptr<ConstBuffer[]> heap_parts_;
 };
-
-std::string type_name(const py::handle& object) {
-  return Py_TYPE(object.ptr())->tp_name;
-}
 
 // The Python-facing CPG: owns the core Cpg and the Python callbacks it calls.
 class PyCpg : public CpgListener {
@@ -209,9 +217,8 @@ Handle& handle_of(PyCpg& self) { return self.cpg; }
 
 size_t mcast_many(PyCpg& self, const py::typing::Iterable<PyBuffer>& messages,
                   cpg_guarantee_t guarantee, const std::optional<GroupName>& group) {
-  std::optional<CpgName> name;
-  if (group) name = group_from_python(*group, "cpg_mcast_joined");
-  const CpgName* target = name ? &*name : nullptr;
+  std::optional<CpgName> name = optional_group(group, "cpg_mcast_joined");
+  const CpgName* target = or_null(name);
   // Items are taken and sent in batches: one GIL release per batch, and a generator of
   // any length needs no more memory than one batch.
   constexpr size_t kBatch = 256;
@@ -377,8 +384,7 @@ void bind_cpg(py::module_& m) {
           "mcast",
           [](PyCpg& self, const py::Args<PyBuffer>& buffers, cpg_guarantee_t guarantee,
              const std::optional<GroupName>& group) {
-            std::optional<CpgName> name;
-            if (group) name = group_from_python(*group, "cpg_mcast_joined");
+            std::optional<CpgName> name = optional_group(group, "cpg_mcast_joined");
             size_t n = buffers.size();
             HeldBuffers held(n);
             for (size_t i = 0; i < n; ++i) {
@@ -389,7 +395,7 @@ void bind_cpg(py::module_& m) {
               held.parts()[i] = held[i].part();
             }
             without_gil([&] {
-              self.cpg.mcast_joined(name ? &*name : nullptr, guarantee, held.parts(), n);
+              self.cpg.mcast_joined(or_null(name), guarantee, held.parts(), n);
             });
           },
           py::kw_only(), py::arg_v("guarantee", CPG_TYPE_AGREED, "Guarantee.AGREED"),
@@ -458,11 +464,10 @@ void bind_cpg(py::module_& m) {
       .def(
           "groups",
           [](PyCpg& self, const std::optional<GroupName>& group) {
-            std::optional<CpgName> name;
-            if (group) name = group_from_python(*group, "cpg_iteration_initialize");
+            std::optional<CpgName> name = optional_group(group, "cpg_iteration_initialize");
             auto members = without_gil([&] {
               return self.cpg.iterate(name ? CPG_ITERATION_ONE_GROUP : CPG_ITERATION_ALL,
-                                      name ? &*name : nullptr);
+                                      or_null(name));
             });
             const py::object& cls = package_types().group_member;
             py::typing::List<PyGroupMember> out;
