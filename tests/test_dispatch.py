@@ -18,6 +18,7 @@ from cpg_events import joined, pump
 
 import corosync
 from corosync import DispatchFlags
+from corosync.testing import Node
 
 
 class Boom(Exception):
@@ -292,8 +293,6 @@ class TestClose:
         self, corosync_node: object, open_cpg: CpgFactory, group: str
     ) -> None:
         watcher, _ = joined(open_cpg, group + "-w")
-        from corosync.testing import Node
-
         assert isinstance(corosync_node, Node)
         cpg = corosync_node.connect(corosync.CPG)
         cpg.join(group)
@@ -447,6 +446,31 @@ class TestThreads:
         for t in range(threads):
             mine = [m for m in messages if m.startswith(b"%d:" % t)]
             assert mine == [b"%d:%d" % (t, i) for i in range(per_thread)]
+
+    def test_handles_opened_and_closed_in_many_threads_at_once_all_work(
+        self, corosync_node: Node
+    ) -> None:
+        # libcpg's handle table (libqb's hdb) is not safe for concurrent creates and
+        # destroys: two at once can share a slot, and one handle then answers BAD_HANDLE.
+        failures: list[BaseException] = []
+        start = threading.Barrier(4)
+
+        def churn() -> None:
+            start.wait()
+            try:
+                for _ in range(100):
+                    with corosync_node.connect(corosync.CPG) as cpg:
+                        assert cpg.max_atomic_msgsize > 0
+            except BaseException as e:
+                failures.append(e)
+
+        threads = [threading.Thread(target=churn) for _ in range(4)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(60)
+        assert not any(t.is_alive() for t in threads), "a thread hung"
+        assert failures == []
 
     def test_close_racing_joins_sends_and_dispatch_leaves_nothing_behind(
         self, open_cpg: CpgFactory, group: str

@@ -475,10 +475,15 @@ std::vector<CpgGroupMember> Cpg::iterate(cpg_iteration_type_t type, const CpgNam
   cpg_name name{};
   if (group) name = *group->c_name();
   call("cpg_iteration_initialize", [&](uint64_t h) {
+    std::lock_guard<std::mutex> table(handle_table_lock());
     return cpg_iteration_initialize(h, type, group ? &name : nullptr, &it);
   });
   // The iteration talks over the control connection: its calls take that connection's lock.
   Connection& control = connection();
+  auto finalize_iteration = [&](uint64_t) {
+    std::lock_guard<std::mutex> table(handle_table_lock());
+    return cpg_iteration_finalize(it);
+  };
   std::vector<CpgGroupMember> out;
   try {
     for (;;) {
@@ -489,10 +494,10 @@ std::vector<CpgGroupMember> Cpg::iterate(cpg_iteration_type_t type, const CpgNam
       out.push_back({std::string(CpgName(d.group).view()), d.nodeid, d.pid});
     }
   } catch (...) {
-    run(control, [&](uint64_t) { return cpg_iteration_finalize(it); });
+    run(control, finalize_iteration);
     throw;
   }
-  cs_error_t rc = run(control, [&](uint64_t) { return cpg_iteration_finalize(it); });
+  cs_error_t rc = run(control, finalize_iteration);
   if (rc != CS_OK) fail(rc, "cpg_iteration_finalize");
   return out;
 }

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <new>
 #include <string>
 #include <system_error>
 
@@ -25,7 +26,12 @@ std::atomic<uint64_t> fork_generation{0};
 uint64_t current_fork_generation() {
   static std::once_flag registered;
   std::call_once(registered, [] {
-    pthread_atfork(nullptr, nullptr, [] { fork_generation.fetch_add(1); });
+    pthread_atfork(nullptr, nullptr, [] {
+      fork_generation.fetch_add(1);
+      // Another thread of the parent may have held it at fork time; the child has only
+      // this thread, so a fresh lock is the right state.
+      new (&handle_table_lock()) std::mutex;
+    });
   });
   return fork_generation.load(std::memory_order_relaxed);
 }
@@ -45,10 +51,17 @@ class DispatchingScope {
 };
 }  // namespace
 
+std::mutex& handle_table_lock() {
+  static std::mutex lock;
+  return lock;
+}
+
 void Connection::finalize(const ServiceOps& ops) noexcept {
   std::lock_guard<std::mutex> lock(call_mutex);
+  if (finalized.exchange(true)) return;
+  std::lock_guard<std::mutex> table(handle_table_lock());
   // A lost daemon makes finalize fail; the local resources are released all the same.
-  if (!finalized.exchange(true)) ops.finalize(handle);
+  ops.finalize(handle);
 }
 
 HandleState::HandleState(const ServiceOps& ops_, RetryPolicy retry_)

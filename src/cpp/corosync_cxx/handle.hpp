@@ -51,6 +51,17 @@ struct ServiceOps {
 
 struct HandleState;
 
+// corosync's client libraries keep their handles (and CPG its iteration handles) in libqb
+// handle tables, which are not safe for concurrent creates and destroys:
+// qb_hdb_handle_create takes no lock, so two *_initialize at once can take one slot, and one
+// of the two handles then answers BAD_HANDLE or works on the other's instance. Every
+// *_initialize and *_finalize of this process (and cpg_iteration_initialize/_finalize) runs
+// under this lock. It is the innermost lock: nothing else is taken while it is held. A
+// finalize holds it while it waits for its daemon's answer, so a stalled daemon also holds
+// up the opening and closing of handles to other daemons in the same process (only test
+// rigs talk to several).
+std::mutex& handle_table_lock();
+
 // One corosync connection, at a stable heap address: the service's context pointer points
 // here, so trampolines find it and a Handle can be moved meanwhile. Services derive from it
 // to keep their per-connection state.
@@ -174,7 +185,10 @@ class Handle {
     check_open(function);
     uint64_t h = 0;
     Connection* c = connection.get();
-    cs_error_t rc = state_->retry.run([&] { return initialize(c, &h); });
+    cs_error_t rc = state_->retry.run([&] {
+      std::lock_guard<std::mutex> table(handle_table_lock());
+      return initialize(c, &h);
+    });
     if (rc != CS_OK) throw Error(rc, function);
     opened(*connection, h, function);
     std::lock_guard<std::recursive_mutex> lock(state_->mutex);
