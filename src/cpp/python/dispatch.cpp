@@ -14,12 +14,27 @@ void bind_dispatch_flags(py::module_& m) {
       .finalize();
 }
 
+namespace {
+
+// Whether this is the interpreter's only thread, so that nobody can be waiting for the GIL.
+// Read without the interpreter's lock of its thread list: a thread being created meanwhile
+// may be missed, which costs it no more than the wait for one non-blocking dispatch.
+bool sole_python_thread() {
+  PyThreadState* head = PyInterpreterState_ThreadHead(PyInterpreterState_Get());
+  return head && !PyThreadState_Next(head);
+}
+
+}  // namespace
+
 void dispatch_from_python(Handle& handle, DispatchFlags flags) {
-  // What is queued is dispatched without letting go of the GIL when nothing can wait:
+  // With no other thread, what is queued is dispatched without letting go of the GIL:
   // releasing it around the dispatch and taking it back for each callback cost more than
-  // the event itself. The GIL is handed on every 64 events of a long ALL.
+  // the event itself. With other threads it is let go, so that they run (send) while this
+  // one dispatches. A long ALL hands the GIL on every 64 events, for threads started
+  // meanwhile.
   auto yield = [] { reacquire(PyEval_SaveThread()); };
-  if (handle.try_dispatch(flags, yield) == Handle::TryResult::Done) return;
+  if (sole_python_thread() && handle.try_dispatch(flags, yield) == Handle::TryResult::Done)
+    return;
   // Only the waiting flavours need to wake for signals.
   bool waits = flags == DispatchFlags::One || flags == DispatchFlags::Blocking;
   InterruptCheck check = waits ? python_signal_check() : InterruptCheck{};
