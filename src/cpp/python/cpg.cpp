@@ -202,6 +202,26 @@ class PyCpg : public CpgListener {
 
 Handle& handle_of(PyCpg& self) { return self.cpg; }
 
+// cpg.mcast(buffer), the call made once per message, without pybind11's dispatcher
+// (fast_calls.hpp); any other call goes on to it.
+PyTypeObject* cpg_type = nullptr;
+FastCall mcast_next = nullptr;
+
+PyObject* fast_mcast(PyObject* fn, PyObject* const* args, Py_ssize_t nargsf,
+                     PyObject* kwnames) {
+  if (!kwnames && PyVectorcall_NARGS(nargsf) == 2)
+    if (PyCpg* self = exact_instance<PyCpg>(args[0], cpg_type)) {
+      HeldBuffer held;
+      if (held.hold(args[1])) {
+        ConstBuffer part = held.part();
+        return none_or_error([&] {
+          without_gil([&] { self->cpg.mcast_joined(nullptr, CPG_TYPE_AGREED, &part, 1); });
+        });
+      }
+    }
+  return mcast_next(fn, args, nargsf, kwnames);
+}
+
 // Rethrows the exception being handled as a Python one (corosync::Error through the
 // module's translator), so that the caller can annotate it.
 [[noreturn]] void rethrow_as_python_error() {
@@ -491,6 +511,9 @@ void bind_cpg(py::module_& m) {
           "The names of every group in the cluster (cpg_iteration_* with "
           "CPG_ITERATION_NAME_ONLY).");
   brief_argument_errors(cls);
+  FastDispatch<PyCpg, handle_of>::install(cls);
+  cpg_type = reinterpret_cast<PyTypeObject*>(cls.ptr());
+  put_fast_path(cls, "mcast", fast_mcast, &mcast_next);
 }
 
 }  // namespace corosync::python

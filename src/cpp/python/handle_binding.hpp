@@ -2,8 +2,9 @@
 // context-manager protocol. Defined once here, applied to each service's class.
 #pragma once
 
-#include "gil.hpp"
 #include "enum_args.hpp"
+#include "fast_calls.hpp"
+#include "gil.hpp"
 #include "service_binding.hpp"
 
 #include <corosync_cxx/handle.hpp>
@@ -70,5 +71,45 @@ void bind_handle_methods(py::class_<Owner, Extra...>& cls, const std::string& se
           },
           py::arg("exc_type"), py::arg("exc_value"), py::arg("traceback"));
 }
+
+// `dispatch()` and `dispatch(flags)` with an int or DispatchFlags in range, on an instance
+// of exactly Owner's class, skip pybind11's dispatcher (fast_calls.hpp); call after
+// brief_argument_errors(cls).
+template <class Owner, Handle& (*HandleOf)(Owner&)>
+class FastDispatch {
+ public:
+  template <class... Extra>
+  static void install(py::class_<Owner, Extra...>& cls) {
+    type_ = reinterpret_cast<PyTypeObject*>(cls.ptr());
+    put_fast_path(cls, "dispatch", &call, &next_);
+  }
+
+ private:
+  static PyObject* call(PyObject* fn, PyObject* const* args, Py_ssize_t nargsf,
+                        PyObject* kwnames) {
+    Py_ssize_t n = PyVectorcall_NARGS(nargsf);
+    DispatchFlags flags = DispatchFlags::All;
+    if (!kwnames && (n == 1 || (n == 2 && flags_of(args[1], flags))))
+      if (Owner* self = exact_instance<Owner>(args[0], type_))
+        return none_or_error([&] { dispatch_from_python(HandleOf(*self), flags); });
+    return next_(fn, args, nargsf, kwnames);
+  }
+
+  // An int (or DispatchFlags) naming a flag; anything else is left to the full check.
+  static bool flags_of(PyObject* o, DispatchFlags& flags) {
+    if (!PyLong_Check(o) || PyBool_Check(o)) return false;
+    long v = PyLong_AsLong(o);
+    if (v == -1 && PyErr_Occurred()) {
+      PyErr_Clear();
+      return false;
+    }
+    if (v < CS_DISPATCH_ONE || v > CS_DISPATCH_ONE_NONBLOCKING) return false;
+    flags = static_cast<DispatchFlags>(v);
+    return true;
+  }
+
+  static inline PyTypeObject* type_ = nullptr;
+  static inline FastCall next_ = nullptr;
+};
 
 }  // namespace corosync::python
