@@ -1,12 +1,12 @@
 #include "brief_errors.hpp"
 
+#include "fast_calls.hpp"
+
 #include <utility>
 
 namespace corosync::python {
 
 namespace {
-
-using FastCall = PyObject* (*)(PyObject*, PyObject* const*, Py_ssize_t, PyObject*);
 
 // pybind11's own dispatcher (METH_FASTCALL | METH_KEYWORDS), which every pybind11
 // function's PyMethodDef points to.
@@ -64,12 +64,9 @@ PyObject* brief_dispatcher(PyObject* self, PyObject* const* args, Py_ssize_t nar
 }
 
 void reroute(PyObject* function) {
+  PyMethodDef* def = fastcall_def(function);
   // pybind11 functions keep their function record as `self`.
-  if (!function || !PyCFunction_Check(function) ||
-      !py::detail::is_function_record_PyObject(PyCFunction_GET_SELF(function)))
-    return;
-  PyMethodDef* def = reinterpret_cast<PyCFunctionObject*>(function)->m_ml;
-  if (def->ml_flags != (METH_FASTCALL | METH_KEYWORDS)) return;
+  if (!def || !py::detail::is_function_record_PyObject(PyCFunction_GET_SELF(function))) return;
   auto meth = reinterpret_cast<FastCall>(reinterpret_cast<void (*)()>(def->ml_meth));
   if (meth == brief_dispatcher) return;
   if (!pybind11_dispatcher) pybind11_dispatcher = meth;

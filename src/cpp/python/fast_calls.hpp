@@ -20,6 +20,10 @@ namespace py = pybind11;
 // A METH_FASTCALL | METH_KEYWORDS function, as pybind11's methods are.
 using FastCall = PyObject* (*)(PyObject*, PyObject* const*, Py_ssize_t, PyObject*);
 
+// The PyMethodDef of `function` if it is a METH_FASTCALL | METH_KEYWORDS built-in function
+// (as every pybind11 function is), else null. Swapping its ml_meth reroutes every call.
+PyMethodDef* fastcall_def(PyObject* function);
+
 // Puts `fast` in front of method `name` of `cls` (after brief_argument_errors(cls)); what
 // ran before it is stored in `*next`, for `fast` to call with the calls it does not take.
 void put_fast_path(py::handle cls, const char* name, FastCall fast, FastCall* next);
