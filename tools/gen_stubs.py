@@ -57,9 +57,11 @@ def native_enums(module: ModuleType) -> dict[str, type[enum.Enum]]:
 def run_stubgen(enums: dict[str, type[enum.Enum]]) -> str:
     with tempfile.TemporaryDirectory() as out:
         # Defaults given with py::arg_v(..., "DispatchFlags.ALL") are valid expressions, but
-        # stubgen prints them as `...` unless told they are safe to print.
+        # stubgen prints them as `...` unless told they are safe to print; so are flags
+        # joined with `|` ("TrackEvent.ADD | TrackEvent.DELETE").
         names = "|".join(map(re.escape, enums))
-        safe = rf"^({names})\.[A-Za-z_][A-Za-z0-9_]*$"
+        member = rf"({names})\.[A-Za-z_][A-Za-z0-9_]*"
+        safe = rf"^{member}( \| {member})*$"
         cmd = [sys.executable, "-m", "pybind11_stubgen", MODULE, "-o", out, "--exit-code"]
         if enums:
             cmd += ["--print-safe-value-reprs", safe]
@@ -93,6 +95,10 @@ def fix_enum(block: list[str], cls: type[enum.Enum]) -> list[str]:
         if re.match(r"\s+\w+: typing\.ClassVar\[", text) or re.search(
             r"def (__new__|__format__)\(", text
         ):
+            continue
+        # An IntFlag's operators (`def __or__(self, other): ...`) come without annotations,
+        # which mypy --strict rejects; typeshed's enum.IntFlag declares them.
+        if re.match(r"\s+def __\w+__\(self(, other)?\):\s+\.\.\.\s*$", text):
             continue
         kept.extend(member)
     # The docstring (if any) stays first; members follow it.

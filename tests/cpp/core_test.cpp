@@ -1,6 +1,7 @@
 // The C++ core used from plain C++ (no Python): its retry policy and errors on their own,
-// then a Cpg against the real corosync daemon of the network namespace it runs in.
+// then a Cpg and a Cmap against the real corosync daemon of the network namespace it runs in.
 // Built by CMake with -DCOROSYNC_BUILD_TESTS=ON; run by tests/test_cpp_core.py.
+#include <corosync_cxx/cmap.hpp>
 #include <corosync_cxx/cpg.hpp>
 
 #include <chrono>
@@ -137,12 +138,62 @@ void cpg_against_the_daemon() {
   expect(closed_error, "cpg: calls after close throw ClosedError");
 }
 
+class Changes : public corosync::CmapTrackListener {
+ public:
+  void on_notify(const corosync::CmapNotification& n) override {
+    events.push_back(n.event);
+    if (n.new_value) values.emplace_back(n.new_value->data);
+  }
+  std::vector<int32_t> events;
+  std::vector<std::string> values;
+};
+
+void cmap_against_the_daemon() {
+  corosync::Cmap cmap;
+  corosync::CmapValue name = cmap.get("totem.cluster_name");
+  expect(name.type == CMAP_VALUETYPE_STRING && !name.data.empty() &&
+             name.data.back() != '\0',
+         "cmap: a STRING comes without its NUL");
+  Changes changes;
+  cmap.track_add("cxx.core.", CMAP_TRACK_ADD | CMAP_TRACK_MODIFY | CMAP_TRACK_PREFIX,
+                 &changes);
+  uint32_t value = 42;
+  cmap.set("cxx.core.u32", CMAP_VALUETYPE_UINT32, &value, sizeof value);
+  std::string text(5000, 't');  // beyond get()'s first buffer
+  cmap.set("cxx.core.text", CMAP_VALUETYPE_STRING, text.data(), text.size());
+  expect(cmap.get("cxx.core.text").data == text, "cmap: a 5000-byte STRING comes back whole");
+  corosync::CmapValue u32 = cmap.get("cxx.core.u32");
+  expect(u32.type == CMAP_VALUETYPE_UINT32 && u32.data.size() == 4, "cmap: a UINT32 reads back");
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  while (changes.events.size() < 2 && std::chrono::steady_clock::now() < deadline)
+    cmap.dispatch(corosync::DispatchFlags::One);
+  expect(changes.events.size() == 2 && changes.events[0] == CMAP_TRACK_ADD &&
+             changes.values.size() == 2 && changes.values[1] == text,
+         "cmap: a prefix track reports both additions");
+  size_t keys = 0;
+  corosync::CmapIterator it(cmap, "cxx.core.");
+  for (corosync::CmapKeyInfo info; it.next(info);) ++keys;
+  expect(keys == 2, "cmap: iteration lists the keys under a prefix");
+  bool missing = false;
+  try {
+    cmap.get("cxx.core.none");
+  } catch (const corosync::Error& e) {
+    missing = e.code() == CS_ERR_NOT_EXIST;
+  }
+  expect(missing, "cmap: a missing key throws NOT_EXIST");
+  cmap.delete_key("cxx.core.u32");
+  cmap.delete_key("cxx.core.text");
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   retry_policy();
   errors();
-  if (argc > 1 && std::string(argv[1]) == "--with-daemon") cpg_against_the_daemon();
+  if (argc > 1 && std::string(argv[1]) == "--with-daemon") {
+    cpg_against_the_daemon();
+    cmap_against_the_daemon();
+  }
   std::printf("%d failure(s)\n", failures);
   return failures ? EXIT_FAILURE : EXIT_SUCCESS;
 }

@@ -16,6 +16,8 @@
 
 #include <cstdint>
 #include <string>
+#include <type_traits>
+#include <utility>
 
 namespace corosync::python {
 
@@ -30,8 +32,17 @@ void finalize_collected(Handle& handle, const char* type_name) noexcept;
 // `fn` if it is callable or None; TypeError naming `name` otherwise.
 py::object checked_callback(const py::object& fn, const char* name);
 
+// An Owner may also provide `void callbacks_dropped()`, run (GIL held) before its slots are
+// emptied at close() or by the garbage collector.
+template <class Owner, class = void>
+struct has_callbacks_dropped : std::false_type {};
+template <class Owner>
+struct has_callbacks_dropped<Owner, std::void_t<decltype(std::declval<Owner&>().callbacks_dropped())>>
+    : std::true_type {};
+
 template <class Owner>
 void drop_callbacks(Owner& owner) {
+  if constexpr (has_callbacks_dropped<Owner>::value) owner.callbacks_dropped();
   owner.for_each_callback([](py::object& slot) { slot = py::object(); });
 }
 

@@ -1,7 +1,9 @@
 """Typed Python binding to the Corosync cluster engine.
 
 Services: :class:`CPG` (process groups), with its types :class:`Address`,
-:class:`GroupMember`, :class:`Guarantee` and :class:`Reason`. Every handle connects on
+:class:`GroupMember`, :class:`Guarantee` and :class:`Reason`; :class:`CMAP` (the
+configuration and runtime database), with :class:`TypedValue`, :class:`ValueType`,
+:class:`TrackEvent` and :class:`CmapMap`. Every handle connects on
 construction, closes with ``close()`` or ``with``, exposes ``fileno()`` for event loops and
 runs its callbacks inside ``dispatch()``. Failures raise :class:`CorosyncError` subclasses
 (see :mod:`corosync.errors`).
@@ -10,6 +12,7 @@ runs its callbacks inside ``dispatch()``. Failures raise :class:`CorosyncError` 
 from __future__ import annotations
 
 from corosync._corosync import CPG, DispatchFlags
+from corosync.cmap import CMAP, CmapMap, TrackEvent, TypedValue, ValueType
 from corosync.cpg import Address, GroupMember, Guarantee, Reason
 from corosync.errors import (
     AccessError,
@@ -52,6 +55,7 @@ from corosync.types import RingId
 # TimeoutError is importable by name (corosync.TimeoutError) but left out of __all__: a
 # star import would shadow the builtin TimeoutError, which it also derives from.
 __all__ = [
+    "CMAP",
     "CPG",
     "AccessError",
     "Address",
@@ -60,6 +64,7 @@ __all__ = [
     "BadOperationError",
     "BusyError",
     "ClosedError",
+    "CmapMap",
     "ContextNotFoundError",
     "CorosyncError",
     "CsError",
@@ -88,6 +93,9 @@ __all__ = [
     "SecurityError",
     "TooBigError",
     "TooManyGroupsError",
+    "TrackEvent",
     "TryAgainError",
+    "TypedValue",
+    "ValueType",
     "VersionError",
 ]

@@ -10,6 +10,7 @@ import typing
 
 import typing_extensions
 
+import corosync.cmap
 import corosync.cpg
 import corosync.types
 
@@ -302,4 +303,261 @@ class CPG:
         the constructor).
         """
 
+class ValueType(enum.IntEnum):
+    """
+    The type of a CMAP value (cmap_value_types_t).
+    """
+
+    INT8 = 1
+    UINT8 = 2
+    INT16 = 3
+    UINT16 = 4
+    INT32 = 5
+    UINT32 = 6
+    INT64 = 7
+    UINT64 = 8
+    FLOAT = 9
+    DOUBLE = 10
+    STRING = 11
+    BINARY = 12
+
+class TrackEvent(enum.IntFlag):
+    """
+    What a CMAP track reports (CMAP_TRACK_ADD, _DELETE, _MODIFY).
+    """
+
+    DELETE = 1
+    MODIFY = 2
+    ADD = 4
+
+class CmapMap(enum.IntEnum):
+    """
+    Which map a CMAP handle reads (cmap_map_t): ICMAP, the configuration and runtime keys; STATS,
+    the statistics.
+    """
+
+    ICMAP = 0
+    STATS = 1
+
+class Track:
+    """
+    A CMAP track (cmap.track()): its callback runs inside dispatch() for every change it follows,
+    until cmap.untrack(track) or cmap.close().
+    """
+    def __repr__(self) -> str: ...
+    @property
+    def active(self) -> bool:
+        """
+        True until untrack() or the handle's close().
+        """
+    @property
+    def callback(
+        self,
+    ) -> (
+        collections.abc.Callable[
+            [TrackEvent, str, corosync.cmap.TypedValue | None, corosync.cmap.TypedValue | None],
+            None,
+        ]
+        | None
+    ):
+        """
+        fn(event, key, new, old): called for each change.
+        """
+    @property
+    def events(self) -> TrackEvent:
+        """
+        The changes reported.
+        """
+    @property
+    def key(self) -> str:
+        """
+        The key followed, or the prefix of the keys followed.
+        """
+    @property
+    def prefix(self) -> bool:
+        """
+        Whether every key that starts with `key` is followed.
+        """
+
+class KeyIterator:
+    """
+    The keys of a CMAP, in corosync's order (cmap.keys()).
+    """
+    def __iter__(self) -> KeyIterator: ...
+    def __next__(self) -> str:
+        """
+        The next key (cmap_iter_next).
+        """
+    def close(self) -> None:
+        """
+        End the iteration early (cmap_iter_finalize); idempotent. Dropping the iterator does the
+        same.
+        """
+
+class ItemIterator:
+    """
+    (key, TypedValue) pairs of a CMAP (cmap.items()).
+    """
+    def __iter__(self) -> ItemIterator: ...
+    def __next__(self) -> tuple[str, corosync.cmap.TypedValue]:
+        """
+        The next (key, TypedValue) (cmap_iter_next).
+        """
+    def close(self) -> None:
+        """
+        End the iteration early (cmap_iter_finalize); idempotent. Dropping the iterator does the
+        same.
+        """
+
+class CMAP:
+    """
+    A connection to corosync's configuration and runtime database (cmap_initialize_map).
+
+    Keys are str; values are typed (ValueType). The mapping protocol reads and writes values; get()
+    gives their types too. Track callbacks run inside dispatch() in the calling thread.
+    """
+    def __contains__(self, key: typing.Any) -> bool:
+        """
+        key in cmap: whether `key` exists (cmap_get without reading the value). False for anything
+        that is not a key name corosync could store.
+        """
+    def __delitem__(self, key: str) -> None:
+        """
+        del cmap[key] (cmap_delete).
+        """
+    def __enter__(self) -> typing.Self: ...
+    def __exit__(
+        self, exc_type: typing.Any, exc_value: typing.Any, traceback: typing.Any
+    ) -> None: ...
+    def __getitem__(self, key: str) -> int | float | str | bytes:
+        """
+        cmap[key]: get(key).value (cmap_get).
+        """
+    def __init__(
+        self,
+        map: CmapMap = CmapMap.ICMAP,
+        *,
+        retry_timeout: typing.SupportsFloat | typing.SupportsIndex = 3.0,
+    ) -> None:
+        """
+        Connect to the local corosync's CMAP service (cmap_initialize_map): the configuration and
+        runtime keys (CmapMap.ICMAP) or the statistics (CmapMap.STATS, read-only but for
+        stats.clear.*). Calls answered with CS_ERR_TRY_AGAIN are retried for up to retry_timeout
+        seconds (0 disables retrying), then raise TryAgainError.
+        """
+    def __iter__(self) -> KeyIterator:
+        """
+        iter(cmap): keys() (cmap_iter_*).
+        """
+    def __len__(self) -> int:
+        """
+        len(cmap): the number of keys, counted by walking the map (cmap_iter_*).
+        """
+    def __repr__(self) -> str: ...
+    def __setitem__(self, key: str, value: int | float | str | typing_extensions.Buffer) -> None:
+        """
+        cmap[key] = value: set(key, value) (cmap_set).
+        """
+    def close(self) -> None:
+        """
+        Finalize the connection (cmap_finalize). Idempotent; later calls raise ClosedError.
+        """
+    def dec(self, key: str) -> None:
+        """
+        Subtract 1 from an integer key, wrapping around (cmap_dec); InvalidParamError for other
+        types.
+        """
+    def delete(self, key: str) -> None:
+        """
+        Delete `key` (cmap_delete); NotExistError when it is missing, AccessError when it is
+        read-only.
+        """
+    def dispatch(self, flags: DispatchFlags = DispatchFlags.ALL) -> None:
+        """
+        Run the callbacks of queued events in this thread (cmap_dispatch).
+
+        ALL runs what is queued and returns; ONE_NONBLOCKING runs at most one callback; ONE waits
+        until one callback has run; BLOCKING runs events until the handle is closed or the
+        connection is lost (LibraryError). Waiting releases the GIL and reacts to Ctrl-C. An
+        exception raised by a callback propagates after that callback; later events stay queued.
+        Calling dispatch from one of this handle's callbacks raises RuntimeError. flags may be a
+        DispatchFlags or its int value.
+        """
+    def fileno(self) -> int:
+        """
+        The connection's fd (cmap_fd_get), to poll for readability (select, selectors, asyncio);
+        never read from it.
+        """
+    def get(self, key: str) -> corosync.cmap.TypedValue:
+        """
+        The value of `key` with its type, as TypedValue(type, value) (cmap_get). NotExistError (a
+        KeyError) when it is missing. STRING values are str when they are UTF-8, else bytes; BINARY
+        values are bytes. Values of every size corosync stores (up to CMAP_MAX_VALUE_SIZE, 16 KiB)
+        come back whole; those up to 1 KiB take one round trip to the daemon, larger ones three.
+        """
+    def inc(self, key: str) -> None:
+        """
+        Add 1 to an integer key, wrapping around (cmap_inc); InvalidParamError for other types.
+        """
+    def items(self, prefix: str = "") -> ItemIterator:
+        """
+        An iterator of (key, TypedValue) over the keys that start with `prefix` (cmap_iter_* and one
+        cmap_get per key); a key deleted between the two is left out.
+        """
+    def keys(self, prefix: str = "") -> KeyIterator:
+        """
+        An iterator over the keys that start with `prefix` (cmap_iter_init, cmap_iter_next,
+        cmap_iter_finalize). Dropping it or calling its close() finalizes corosync's iterator; after
+        the handle's close() it raises ClosedError.
+        """
+    def set(
+        self,
+        key: str,
+        value: int | float | str | typing_extensions.Buffer,
+        type: ValueType | None = None,
+    ) -> None:
+        """
+        Set `key` to `value` (cmap_set). With type=None an existing key keeps its type and a new key
+        gets one from the value: int → INT64 (UINT64 above INT64's range), float → DOUBLE, str →
+        STRING, bytes-like → BINARY; anything else (bool too) raises TypeError. Integers out of
+        their type's range raise OverflowError, as do finite floats beyond a C float's for FLOAT; a
+        STRING cannot hold NUL (ValueError). Values beyond CMAP_MAX_VALUE_SIZE bytes (16 KiB, a
+        STRING's terminating NUL included), which corosync refuses, raise TooBigError; read-only
+        keys raise AccessError.
+        """
+    def track(
+        self,
+        key: str,
+        callback: collections.abc.Callable[
+            [TrackEvent, str, corosync.cmap.TypedValue | None, corosync.cmap.TypedValue | None],
+            None,
+        ],
+        events: TrackEvent = TrackEvent.ADD | TrackEvent.DELETE | TrackEvent.MODIFY,
+        prefix: bool = False,
+    ) -> Track:
+        """
+        Follow changes of `key`, or of every key it prefixes with prefix=True (cmap_track_add):
+        callback(event, key, new, old) runs inside dispatch() for each, with new None for a DELETE
+        and old None for an ADD. Returns the Track, which untrack() ends. An exception from the
+        callback comes out of dispatch(); later events stay queued.
+        """
+    def untrack(self, track: Track) -> None:
+        """
+        End a track of this handle (cmap_track_delete); its callback is not called again. ValueError
+        for a track that ended or belongs to another handle.
+        """
+    @property
+    def closed(self) -> bool:
+        """
+        True once close() was called.
+        """
+    @property
+    def map(self) -> CmapMap:
+        """
+        The map this handle reads.
+        """
+
+CMAP_KEYNAME_MAXLEN: int = 255
+CMAP_KEYNAME_MINLEN: int = 3
+CMAP_MAX_VALUE_SIZE: int = 16384
 CPG_MAX_NAME_LENGTH: int = 128

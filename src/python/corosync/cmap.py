@@ -1,0 +1,56 @@
+"""The configuration and runtime database (corosync's CMAP service, ``cmap.h``).
+
+Every key is a name of :data:`CMAP_KEYNAME_MINLEN` to :data:`CMAP_KEYNAME_MAXLEN` bytes of
+``a-z A-Z 0-9 . _ - / :``; every value has one of twelve :class:`ValueType` s. The
+``ICMAP`` map holds the configuration (``totem.*``, ``nodelist.*``, ``quorum.*``, …) and
+the daemon's runtime state (``runtime.*``); the ``STATS`` map holds its statistics
+(``stats.*``), read-only but for the ``stats.clear.*`` keys.
+
+Values keep their types both ways: :meth:`CMAP.get` answers a :class:`TypedValue`, and
+:meth:`CMAP.set` checks a value against the key's type (integers against their range) before
+anything is sent. A STRING comes back as ``str`` when it is UTF-8 and as ``bytes`` otherwise;
+BINARY values are ``bytes``.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+from corosync._corosync import (
+    CMAP,
+    CMAP_KEYNAME_MAXLEN,
+    CMAP_KEYNAME_MINLEN,
+    CMAP_MAX_VALUE_SIZE,
+    CmapMap,
+    ItemIterator,
+    KeyIterator,
+    Track,
+    TrackEvent,
+    ValueType,
+)
+
+__all__ = [
+    "CMAP",
+    "CMAP_KEYNAME_MAXLEN",
+    "CMAP_KEYNAME_MINLEN",
+    "CMAP_MAX_VALUE_SIZE",
+    "CmapMap",
+    "ItemIterator",
+    "KeyIterator",
+    "Track",
+    "TrackEvent",
+    "TypedValue",
+    "ValueType",
+]
+
+
+class TypedValue(NamedTuple):
+    """A CMAP value with its type, as :meth:`CMAP.get` and track callbacks report it.
+
+    ``value`` is an ``int`` for the integer types, a ``float`` for FLOAT and DOUBLE, a
+    ``str`` for a STRING that is UTF-8 (``bytes`` otherwise) and ``bytes`` for BINARY.
+    ``type`` is the plain number of a type newer than this binding.
+    """
+
+    type: ValueType
+    value: int | float | str | bytes
