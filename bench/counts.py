@@ -25,7 +25,7 @@ class Counts:
     threads: int
     #: Sending threads of the threads row.
     thread_count: int
-    #: Round trips of the CMAP row.
+    #: Operations (round trips) per run of each CMAP row, get and set.
     cmap: int
 
 
@@ -38,7 +38,7 @@ DEFAULT = Counts(
     rss=1_000_000,
     threads=40_000,
     thread_count=4,
-    cmap=10_000,
+    cmap=30_000,
 )
 
 SMOKE = Counts(

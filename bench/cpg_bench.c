@@ -15,18 +15,14 @@
  * Keep each loop the same shape as its twin in cpg_bench.py: the ratio is only fair then.
  */
 #define _POSIX_C_SOURCE 200809L
+#define WORKER "cpg_bench"
 
 #include <corosync/cpg.h>
-#include <errno.h>
 #include <poll.h>
-#include <stdarg.h>
-#include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
 #include <sys/types.h>
-#include <time.h>
 #include <unistd.h>
+
+#include "worker.h"
 
 #define GROUP "cpg-bench"
 /* Seconds without progress after which a wait gives up. */
@@ -42,40 +38,6 @@ static uint64_t delivered; /* every delivery, whoever sent it */
 static uint64_t target;    /* recv: the delivery that ends the timing */
 static uint64_t try_again; /* mcasts answered CS_ERR_TRY_AGAIN */
 static double first_at, last_at;
-
-static void die(const char *fmt, ...) {
-    va_list ap;
-    va_start(ap, fmt);
-    fputs("cpg_bench: ", stderr);
-    vfprintf(stderr, fmt, ap);
-    fputc('\n', stderr);
-    va_end(ap);
-    exit(1);
-}
-
-static void check(cs_error_t rc, const char *function) {
-    if (rc != CS_OK) die("%s failed: cs_error_t %d", function, (int)rc);
-}
-
-static double clock_seconds(clockid_t clock) {
-    struct timespec ts;
-    if (clock_gettime(clock, &ts) != 0) die("clock_gettime: %s", strerror(errno));
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static double now(void) { return clock_seconds(CLOCK_MONOTONIC); }
-
-/* CPU time of the whole process (all threads), reported beside the wall time. */
-static double cpu_now(void) { return clock_seconds(CLOCK_PROCESS_CPUTIME_ID); }
-
-static uint64_t parse_count(const char *text, const char *name) {
-    char *end;
-    errno = 0;
-    unsigned long long value = strtoull(text, &end, 10);
-    if (errno != 0 || *end != '\0' || end == text || value == 0)
-        die("%s must be a positive integer, got '%s'", name, text);
-    return (uint64_t)value;
-}
 
 /* Deliver callbacks, one per mode, each as small as its Python twin. */
 

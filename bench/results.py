@@ -63,15 +63,15 @@ def events_per_s(result: Result) -> float:
     return _rate(result, "events")
 
 
-def round_trips_per_s(result: Result) -> float:
-    return _rate(result, "round_trips")
+def ops_per_s(result: Result) -> float:
+    return _rate(result, "ops")
 
 
 def cpu_ratio(reference: Result, measured: Result) -> float | None:
-    """CPU time per message (or event) of ``measured`` ÷ that of ``reference``."""
+    """CPU time per message (or event, or op) of ``measured`` ÷ that of ``reference``."""
 
     def per_unit(result: Result) -> float | None:
-        units = result.get("messages") or result.get("events")
+        units = result.get("messages") or result.get("events") or result.get("ops")
         cpu = result.get("cpu_seconds")
         return float(cpu) / float(units) if cpu and units else None
 
@@ -96,21 +96,22 @@ def spread(samples: list[Sample]) -> str:
     return f"rounds {min(values):.2f} to {max(values):.2f}" if len(values) > 1 else ""
 
 
-def details(samples: list[Sample], reference: str = "C") -> str:
-    """The note of a ratio row: how far the rounds' ratios went, and the median CPU ratio."""
+def details(samples: list[Sample], reference: str = "C", per: str = "msg") -> str:
+    """The note of a ratio row: how far the rounds' ratios went, and the median CPU ratio
+    (CPU time per ``per``, the row's unit of work)."""
     parts = [spread(samples)]
     cpu = median(s.cpu for s in samples)
     if cpu is not None:
-        parts.append(f"CPU/msg ÷ {reference}: {cpu:.2f}")
+        parts.append(f"CPU/{per} ÷ {reference}: {cpu:.2f}")
     return "; ".join(part for part in parts if part)
 
 
 def ratio_row(
-    key: str, work: str, unit: str, samples: list[Sample], note: str | None = None
+    key: str, work: str, unit: str, samples: list[Sample], note: str | None = None, per: str = "msg"
 ) -> Row:
     """Medians of each column, and the median of the per-round ratios binding ÷ C (each
     round's two figures were measured one right after the other). The note is
-    :func:`details` unless one is given."""
+    :func:`details` (CPU time per ``per``) unless one is given."""
     return Row(
         key=key,
         work=work,
@@ -118,6 +119,6 @@ def ratio_row(
         c=median([s.c for s in samples]),
         binding=median([s.binding for s in samples]),
         ratio=median(ratios(samples)),
-        note=details(samples) if note is None else note,
+        note=details(samples, per=per) if note is None else note,
         samples=samples,
     )

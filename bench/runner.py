@@ -55,10 +55,11 @@ def run(settings: Settings, progress: Callable[[str], None]) -> Report:
     samples: dict[str, list[Sample]] = {work.key: [] for work in works}
     with tempfile.TemporaryDirectory(prefix="corosync-bench-") as tmp:
         build = Path(tmp)
-        program = compile_c(build)
-        progress(f"compiled {program.name}; starting a 3-node cluster")
+        programs = compile_c(build)
+        names = ", ".join(program.name for program in programs.values())
+        progress(f"compiled {names}; starting a 3-node cluster")
         with Cluster(3) as cluster:
-            workers = Workers(cluster, program, build, settings.worker_timeout)
+            workers = Workers(cluster, programs, build, settings.worker_timeout)
             for round_no in range(1, settings.rounds + 1):
                 for work in works:
                     done = samples[work.key]

@@ -1,8 +1,9 @@
 """The rows of the bench: what each one runs per round, on which nodes, and its figure.
 
 Both sides of a row run the same worker mode with the same arguments, and the figure is
-computed here from their result lines the same way. Adding a service's row (CMAP) is one
-mode in each worker (cpg_bench.c, cpg_bench.py) plus its entry in :func:`plan`.
+computed here from their result lines the same way. Adding a row is one mode in each of a
+service's workers (cpg_bench.c and cpg_bench.py, cmap_bench.c and cmap_bench.py) plus its
+entry in :func:`plan`; a new service also gets its entry in ``workers.WORKERS``.
 """
 
 from __future__ import annotations
@@ -23,10 +24,10 @@ from .results import (
     events_per_s,
     mb_per_s,
     messages_per_s,
+    ops_per_s,
     ratio_row,
-    round_trips_per_s,
 )
-from .workers import Side, Workers
+from .workers import Service, Side, Workers
 
 #: Seconds a worker may take to join and say it is ready.
 READY_TIMEOUT = 60.0
@@ -57,24 +58,22 @@ class Pair:
     figure: Callable[[Result], float]
     #: Why the binding side cannot run in this build (the row then shows only C).
     missing_binding: str | None = None
-    #: Why neither side runs yet (no worker has the mode).
-    missing: str | None = None
     max_rounds: int | None = None
+    #: Whose workers run the mode.
+    service: Service = "cpg"
+    #: The unit of work the CPU ratio is per, in the note.
+    per: str = "msg"
 
     def measure(self, workers: Workers) -> Sample:
-        if self.missing:
-            return Sample(None, None)
-        raw = {"c": workers.run(1, "c", *self.args)}
-        if not self.missing_binding:
-            raw["binding"] = workers.run(1, "binding", *self.args)
-        if "binding" not in raw:
+        raw = {"c": workers.run(1, "c", *self.args, service=self.service)}
+        if self.missing_binding:
             return Sample(self.figure(raw["c"]), None, raw)
+        raw["binding"] = workers.run(1, "binding", *self.args, service=self.service)
         cpu = cpu_ratio(raw["c"], raw["binding"])
         return Sample(self.figure(raw["c"]), self.figure(raw["binding"]), raw, cpu)
 
     def row(self, samples: list[Sample]) -> Row:
-        note = self.missing or self.missing_binding
-        return ratio_row(self.key, self.label, self.unit, samples, note)
+        return ratio_row(self.key, self.label, self.unit, samples, self.missing_binding, self.per)
 
 
 @dataclass
@@ -269,21 +268,16 @@ def plan(counts: Counts) -> list[Work]:
             thread_count=counts.thread_count,
         )
     )
-    # Once CMAP is bound: a `cmap COUNT` mode in both workers (get and set round trips,
-    # result {"mode": "cmap", "round_trips": COUNT, "seconds": ...}; libcmap on the cc line
-    # in workers.compile_c), then drop the second reason.
-    if not hasattr(corosync, "CMAP"):
-        cmap_missing = "CMAP not bound yet"
-    else:
-        cmap_missing = "CMAP: the workers have no cmap mode yet"
-    rows.append(
-        Pair(
-            key="cmap",
-            label="CMAP get/set round trips",
-            unit="round trips/s",
-            args=("cmap", str(counts.cmap)),
-            figure=round_trips_per_s,
-            missing=cmap_missing,
+    for op, what in (("get", "1 key"), ("set", "1 key, a new value each time")):
+        rows.append(
+            Pair(
+                key=f"cmap-{op}",
+                label=f"CMAP {op} round trips, UINT32, {what}",
+                unit="ops/s",
+                args=(f"cmap_{op}", str(counts.cmap)),
+                figure=ops_per_s,
+                service="cmap",
+                per="op",
+            )
         )
-    )
     return rows

@@ -1,5 +1,5 @@
-"""The worker processes: compiling cpg_bench.c, starting either worker inside a node's
-network namespace, and the line protocol they speak.
+"""The worker processes: compiling each service's C worker (cpg_bench.c, cmap_bench.c),
+starting a worker inside a node's network namespace, and the line protocol they speak.
 
 A worker prints JSON lines on stdout: events (``{"event": "ready"}``) when the runner has to
 synchronize with it, then one result (a line with ``"mode"``). It reads a line from stdin
@@ -16,28 +16,43 @@ import shlex
 import subprocess
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any, Literal
 
 from corosync.testing import Cluster, python_env
 
 HERE = Path(__file__).resolve().parent
-C_SOURCE = HERE / "cpg_bench.c"
-PY_WORKER = HERE / "cpg_bench.py"
 
 Side = Literal["c", "binding"]
+#: The corosync service a worker exercises; each has its own pair of workers.
+Service = Literal["cpg", "cmap"]
+
+
+@dataclass(frozen=True)
+class WorkerFiles:
+    """A service's two workers: the C source, the library it links (a pkg-config package)
+    and the binding's script."""
+
+    c_source: Path
+    library: str
+    script: Path
+
+
+WORKERS: dict[Service, WorkerFiles] = {
+    "cpg": WorkerFiles(HERE / "cpg_bench.c", "libcpg", HERE / "cpg_bench.py"),
+    "cmap": WorkerFiles(HERE / "cmap_bench.c", "libcmap", HERE / "cmap_bench.py"),
+}
 
 
 class BenchError(RuntimeError):
     """The bench cannot go on: a compile, a worker or the cluster failed."""
 
 
-def compile_c(build_dir: Path) -> Path:
-    """Compile cpg_bench.c into build_dir with ``$CC`` (default ``cc``); BenchError with the
-    compiler's output if it fails."""
+def _link_flags(library: str) -> list[str]:
     try:
         flags = subprocess.run(
-            ["pkg-config", "--cflags", "--libs", "libcpg"],
+            ["pkg-config", "--cflags", "--libs", library],
             capture_output=True,
             text=True,
             check=False,
@@ -45,21 +60,32 @@ def compile_c(build_dir: Path) -> Path:
     except OSError as e:
         raise BenchError(f"cannot run pkg-config: {e}") from e
     if flags.returncode != 0:
-        raise BenchError(f"pkg-config --cflags --libs libcpg failed:\n{flags.stderr}")
-    program = build_dir / "cpg_bench"
+        raise BenchError(f"pkg-config --cflags --libs {library} failed:\n{flags.stderr}")
+    return shlex.split(flags.stdout)
+
+
+def compile_one(files: WorkerFiles, build_dir: Path) -> Path:
+    """Compile one C worker into build_dir (named after its source) with ``$CC`` (default
+    ``cc``); BenchError with the compiler's output if it fails."""
+    program = build_dir / files.c_source.stem
     argv = shlex.split(os.environ.get("CC") or "cc")
-    argv += ["-O2", "-Wall", "-Wextra", "-Werror", str(C_SOURCE), "-o", str(program)]
-    argv += shlex.split(flags.stdout)
+    argv += ["-O2", "-Wall", "-Wextra", "-Werror", str(files.c_source), "-o", str(program)]
+    argv += _link_flags(files.library)
     try:
         proc = subprocess.run(argv, capture_output=True, text=True, check=False)
     except OSError as e:
         raise BenchError(f"cannot run the C compiler: {e}") from e
     if proc.returncode != 0:
         raise BenchError(
-            f"compiling {C_SOURCE.name} failed (exit status {proc.returncode}):\n"
+            f"compiling {files.c_source.name} failed (exit status {proc.returncode}):\n"
             f"$ {shlex.join(argv)}\n{proc.stdout}{proc.stderr}"
         )
     return program
+
+
+def compile_c(build_dir: Path) -> dict[Service, Path]:
+    """Compile every service's C worker into build_dir: the programs, by service."""
+    return {service: compile_one(files, build_dir) for service, files in WORKERS.items()}
 
 
 class Worker:
@@ -136,23 +162,27 @@ class Worker:
 
 
 class Workers:
-    """Starts workers on the nodes of one cluster: the C program or the binding's script."""
+    """Starts workers on the nodes of one cluster: a C program or a binding's script."""
 
-    def __init__(self, cluster: Cluster, program: Path, log_dir: Path, timeout: float) -> None:
+    def __init__(
+        self, cluster: Cluster, programs: dict[Service, Path], log_dir: Path, timeout: float
+    ) -> None:
         self.cluster = cluster
-        self.program = program
+        #: The compiled C workers, by service (:func:`compile_c`).
+        self.programs = programs
         self.log_dir = log_dir
         #: Seconds any one wait for a worker may take before the bench gives up.
         self.timeout = timeout
         self._started = 0
 
-    def start(self, nodeid: int, side: Side, *args: str) -> Worker:
-        """Start a worker on node ``nodeid``: ``side`` says which, ``args`` its mode."""
+    def start(self, nodeid: int, side: Side, *args: str, service: Service = "cpg") -> Worker:
+        """Start ``service``'s worker on node ``nodeid``: ``side`` says which, ``args`` its
+        mode."""
         self._started += 1
         if side == "c":
-            argv = [str(self.program), *args]
+            argv = [str(self.programs[service]), *args]
         else:
-            argv = [sys.executable, str(PY_WORKER), *args]
+            argv = [sys.executable, str(WORKERS[service].script), *args]
         name = f"#{self._started} ({side} {' '.join(args)} on node {nodeid})"
         stderr_path = self.log_dir / f"worker-{self._started}.err"
         stderr: IO[bytes]
@@ -166,9 +196,9 @@ class Workers:
             )
         return Worker(proc, name, stderr_path)
 
-    def run(self, nodeid: int, side: Side, *args: str) -> dict[str, Any]:
+    def run(self, nodeid: int, side: Side, *args: str, service: Service = "cpg") -> dict[str, Any]:
         """Run a worker that needs no synchronizing to its end; return its result."""
-        worker = self.start(nodeid, side, *args)
+        worker = self.start(nodeid, side, *args, service=service)
         result = worker.result(self.timeout)
         worker.finish(self.timeout)
         return result

@@ -263,7 +263,13 @@ py::object value_type_object(cmap_value_types_t type) {
 }
 
 py::object typed_value(cmap_value_types_t type, std::string_view data) {
-  return cmap_types().typed_value(value_type_object(type), value_to_python(type, data));
+  // TypedValue is a NamedTuple: tuple's own constructor makes one without running the
+  // class's Python-level __new__.
+  py::tuple fields = py::make_tuple(value_type_object(type), value_to_python(type, data));
+  auto* cls = reinterpret_cast<PyTypeObject*>(cmap_types().typed_value.ptr());
+  PyObject* value = PyTuple_Type.tp_new(cls, py::make_tuple(fields).ptr(), nullptr);
+  if (!value) throw py::error_already_set();
+  return py::reinterpret_steal<py::object>(value);
 }
 
 py::str key_to_python(std::string_view key) {
