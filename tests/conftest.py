@@ -13,6 +13,8 @@ import corosync
 from corosync.testing import Node
 
 CpgFactory = Callable[..., corosync.CPG]
+# A string: corosync.CMAP is looked up only when a CMAP test runs.
+CmapFactory = Callable[..., "corosync.CMAP"]
 
 
 @pytest.fixture
@@ -34,3 +36,30 @@ def open_cpg(corosync_node: Node) -> Iterator[CpgFactory]:
     yield factory
     for handle in handles:
         handle.close()
+
+
+@pytest.fixture
+def open_cmap(corosync_node: Node) -> Iterator[CmapFactory]:
+    """Opens CMAP handles on the one-node cluster's node; closes them after the test."""
+    handles: list[corosync.CMAP] = []
+
+    def factory(**kwargs: Any) -> corosync.CMAP:
+        handle = corosync_node.connect(corosync.CMAP, **kwargs)
+        handles.append(handle)
+        return handle
+
+    yield factory
+    for handle in handles:
+        handle.close()
+
+
+@pytest.fixture
+def cmap(open_cmap: CmapFactory) -> corosync.CMAP:
+    """A CMAP handle (the icmap map) on the one-node cluster's node."""
+    return open_cmap()
+
+
+@pytest.fixture
+def prefix() -> str:
+    """A CMAP key prefix no other test uses (``test.<12 hex digits>.``)."""
+    return f"test.{uuid.uuid4().hex[:12]}."

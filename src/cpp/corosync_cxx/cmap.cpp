@@ -1,6 +1,7 @@
 #include "corosync_cxx/cmap.hpp"
 
 #include <algorithm>
+#include <cstdio>
 #include <cstring>
 #include <mutex>
 #include <utility>
@@ -23,7 +24,7 @@ constexpr size_t kFirstGetBuffer = 1024;
 // How many times a get reads a value that keeps outgrowing the size it just asked for.
 constexpr int kGetAttempts = 8;
 // The daemon refuses larger values with CS_ERR_INVALID_PARAM (exec/icmap.c,
-// ICMAP_MAX_VALUE_LEN): a STRING's NUL counts.
+// ICMAP_MAX_VALUE_LEN); a STRING is sent without its NUL, so this is its text's limit too.
 constexpr size_t kMaxValueSize = 16 * 1024;
 
 bool valid_key_char(char c) {
@@ -79,10 +80,27 @@ std::optional<CmapValueView> view_of(const cmap_notify_value& value, bool presen
                        stored_data(value.type, static_cast<const char*>(value.data), value.len)};
 }
 
+// A key for a message: quoted, backslashes and control bytes escaped as Python writes them
+// (a NUL would end the message), UTF-8 kept, cut short at a character boundary.
 std::string quoted(std::string_view key) {
+  size_t keep = std::min<size_t>(key.size(), 64);
+  while (keep < key.size() && keep > 0 && (static_cast<unsigned char>(key[keep]) & 0xc0) == 0x80)
+    --keep;
   std::string out = "'";
-  out.append(key.substr(0, 64));
-  if (key.size() > 64) out += "...";
+  for (unsigned char c : key.substr(0, keep)) {
+    if (c == '\\') {
+      out += "\\\\";
+    } else if (c == '\t' || c == '\n' || c == '\r') {
+      out += c == '\t' ? "\\t" : c == '\n' ? "\\n" : "\\r";
+    } else if (c < 0x20 || c == 0x7f) {
+      char escaped[5];
+      std::snprintf(escaped, sizeof escaped, "\\x%02x", c);
+      out += escaped;
+    } else {
+      out += static_cast<char>(c);
+    }
+  }
+  if (keep < key.size()) out += "...";
   return out + "'";
 }
 
@@ -155,6 +173,17 @@ Cmap::Cmap(Cmap&&) noexcept = default;
 Cmap& Cmap::operator=(Cmap&&) noexcept = default;
 // Finalize before tracks_ goes: libcmap holds their addresses until then.
 Cmap::~Cmap() { close(); }
+
+bool Cmap::dispatch_event() {
+  Connection& c = connection();
+  cs_error_t rc = cmap_dispatch(c.handle, CS_DISPATCH_ONE_NONBLOCKING);
+  // An event queued for a track deleted since makes libcmap answer CS_ERR_BAD_HANDLE (the
+  // error of its track lookup is left as the result) after consuming it; the connection is
+  // fine, which cmap_fd_get confirms.
+  int fd = -1;
+  if (rc == CS_ERR_BAD_HANDLE && !c.finalized && cmap_fd_get(c.handle, &fd) == CS_OK) rc = CS_OK;
+  return consumed_event(c, rc);
+}
 
 void Cmap::finalize_connections() noexcept {
   ServiceHandle::finalize_connections();
@@ -242,25 +271,22 @@ std::optional<cmap_value_types_t> Cmap::type_of(std::string_view key) {
 void Cmap::set(std::string_view key, cmap_value_types_t type, const void* data, size_t size) {
   KeyName name(key, "cmap_set");
   const char* bytes = size ? static_cast<const char*>(data) : "";
-  std::string text;  // a STRING goes with the NUL corosync stores after it
   if (type == CMAP_VALUETYPE_STRING) {
+    // Sent without its NUL, as libcmap's cmap_set_string (and corosync-cmapctl) send it:
+    // the daemon adds one when it stores the text, so 16 KiB of text fit.
     if (std::memchr(bytes, '\0', size))
       throw Error(CS_ERR_INVALID_PARAM, "cmap_set",
                   "a STRING value cannot contain NUL (corosync stores C strings); "
                   "use BINARY for " + quoted(key));
-    text.assign(bytes, size);
-    bytes = text.c_str();
-    ++size;
   } else if (type != CMAP_VALUETYPE_BINARY && size != fixed_size(type)) {
     throw Error(CS_ERR_INVALID_PARAM, "cmap_set",
                 "a value of type " + std::to_string(type) + " cannot be " +
                     std::to_string(size) + " bytes");
   }
-  if (size > cmap_max_value_size())
+  if (size > kMaxValueSize)
     throw Error(CS_ERR_TOO_BIG, "cmap_set",
                 "the value for " + quoted(key) + " is " + std::to_string(size) +
-                    " bytes" + (type == CMAP_VALUETYPE_STRING ? " with its NUL" : "") +
-                    "; corosync stores at most " + std::to_string(kMaxValueSize));
+                    " bytes; corosync stores at most " + std::to_string(kMaxValueSize));
   call_on_key("cmap_set", key, [&](uint64_t h) {
     return cmap_set(h, name.c_str(), bytes, size, type);
   });

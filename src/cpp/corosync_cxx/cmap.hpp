@@ -60,8 +60,8 @@ struct CmapKeyInfo {
 // prefix tracks) may be shorter, even empty.
 void check_key_name(std::string_view key, const char* function, bool prefix = false);
 
-// The largest value corosync stores, in bytes (16 KiB, ICMAP_MAX_VALUE_LEN; a STRING's
-// terminating NUL counts).
+// The largest value corosync stores, in bytes (16 KiB, ICMAP_MAX_VALUE_LEN): of BINARY, or
+// of a STRING's text (corosync keeps a NUL after it).
 size_t cmap_max_value_size();
 
 struct CmapTrack;
@@ -109,6 +109,7 @@ class Cmap : public ServiceHandle {
   void track_delete(cmap_track_handle_t track);
 
  protected:
+  bool dispatch_event() override;
   void finalize_connections() noexcept override;
 
  private:

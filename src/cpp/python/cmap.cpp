@@ -242,6 +242,9 @@ PyTrackObject track(PyCmap& self, const py::str& key, const TrackCallback& callb
 }
 
 void untrack(PyCmap& self, const PyTrackObject& track_object) {
+  if (!py::isinstance<PyTrack>(track_object))
+    throw py::type_error(std::string("untrack() argument track must be Track, not ") +
+                         Py_TYPE(track_object.ptr())->tp_name);
   PyTrack& t = track_object.cast<PyTrack&>();
   if (self.cmap.closed()) throw ClosedError("cmap_track_delete");
   auto it = self.tracks.find(t.handle);
@@ -373,9 +376,9 @@ void bind_cmap(py::module_& m) {
            "range), float → DOUBLE, str → STRING, bytes-like → BINARY; anything else (bool "
            "too) raises TypeError. Integers out of their type's range raise OverflowError, "
            "as do finite floats beyond a C float's for FLOAT; a STRING cannot hold NUL "
-           "(ValueError). Values beyond CMAP_MAX_VALUE_SIZE bytes (16 KiB, a STRING's "
-           "terminating NUL included), which corosync refuses, raise TooBigError; read-only "
-           "keys raise AccessError.")
+           "(ValueError). Values beyond CMAP_MAX_VALUE_SIZE bytes (16 KiB of BINARY or of "
+           "STRING text), which corosync refuses, raise TooBigError; read-only keys raise "
+           "AccessError.")
       .def(
           "__setitem__",
           [](PyCmap& self, const py::str& key, const SetValue& value) {

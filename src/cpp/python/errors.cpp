@@ -33,7 +33,12 @@ std::string message_of(const Error& e) {
 void raise(const Error& e, bool closed) {
   const PackageTypes& types = package_types();
   py::object cls = closed ? types.closed_error : types.error_class(static_cast<int>(e.code()));
-  py::object exc = cls(py::str(message_of(e)), py::arg("code") = static_cast<int>(e.code()),
+  // A message may quote bytes that are not UTF-8 (a name from C++): shown escaped.
+  std::string message = message_of(e);
+  py::object text = py::reinterpret_steal<py::object>(PyUnicode_DecodeUTF8(
+      message.data(), static_cast<Py_ssize_t>(message.size()), "backslashreplace"));
+  if (!text) throw py::error_already_set();
+  py::object exc = cls(text, py::arg("code") = static_cast<int>(e.code()),
                        py::arg("function") = e.function());
   PyErr_SetObject(cls.ptr(), exc.ptr());
 }

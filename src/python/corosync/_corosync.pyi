@@ -521,9 +521,9 @@ class CMAP:
         gets one from the value: int → INT64 (UINT64 above INT64's range), float → DOUBLE, str →
         STRING, bytes-like → BINARY; anything else (bool too) raises TypeError. Integers out of
         their type's range raise OverflowError, as do finite floats beyond a C float's for FLOAT; a
-        STRING cannot hold NUL (ValueError). Values beyond CMAP_MAX_VALUE_SIZE bytes (16 KiB, a
-        STRING's terminating NUL included), which corosync refuses, raise TooBigError; read-only
-        keys raise AccessError.
+        STRING cannot hold NUL (ValueError). Values beyond CMAP_MAX_VALUE_SIZE bytes (16 KiB of
+        BINARY or of STRING text), which corosync refuses, raise TooBigError; read-only keys raise
+        AccessError.
         """
     def track(
         self,
