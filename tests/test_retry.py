@@ -136,3 +136,56 @@ def test_a_refused_send_is_retried_until_corosync_takes_it(
     assert sender.failures == []
     assert sender.sent == FLOOD
     assert recorder.messages() == numbered(FLOOD)
+
+
+def test_a_calls_own_retry_timeout_of_zero_raises_at_once_while_corosync_refuses(
+    corosync_node: Node, open_cpg: CpgFactory, group: str
+) -> None:
+    # The handle would retry for a minute; this one call must not wait at all.
+    cpg, recorder = joined(open_cpg, group, retry_timeout=60.0)
+    with daemon_stopped(corosync_node):
+        sent = 0
+        started = time.monotonic()
+        with pytest.raises(corosync.TryAgainError):
+            for i in range(FLOOD):
+                cpg.mcast(b"%d:" % i, PAYLOAD, retry_timeout=0)
+                sent += 1
+        assert time.monotonic() - started < 10, "a zero retry_timeout waited"
+        assert 0 < sent < FLOOD
+        with pytest.raises(corosync.TryAgainError) as many:
+            cpg.mcast_many([PAYLOAD], retry_timeout=0)
+        assert getattr(many.value, "sent", None) == 0
+    pump([cpg], lambda: len(recorder.messages()) == sent, timeout=60)
+    assert recorder.messages() == numbered(sent)
+
+
+def test_a_full_send_window_raises_at_once_with_a_calls_retry_timeout_of_zero(
+    open_cpg: CpgFactory, group: str
+) -> None:
+    cpg, recorder = joined(open_cpg, group, retry_timeout=60.0, send_window_messages=1)
+    cpg.mcast(b"first")  # fills the window until it is delivered back
+    started = time.monotonic()
+    with pytest.raises(corosync.TryAgainError, match="send window"):
+        cpg.mcast(b"second", retry_timeout=0)
+    assert time.monotonic() - started < 10
+    pump([cpg], lambda: recorder.messages() == [b"first"])
+    cpg.mcast(b"second", retry_timeout=0)  # delivered back: there is room again
+    pump([cpg], lambda: recorder.messages() == [b"first", b"second"])
+
+
+@pytest.mark.parametrize("bad", [-1.0, float("nan"), float("inf")])
+def test_a_calls_retry_timeout_must_be_finite_and_not_negative(
+    open_cpg: CpgFactory, group: str, bad: float
+) -> None:
+    cpg, _ = joined(open_cpg, group)
+    with pytest.raises(ValueError, match="retry_timeout"):
+        cpg.mcast(b"x", retry_timeout=bad)
+
+
+@pytest.mark.parametrize("service", ["CPG", "CMAP"])
+def test_every_handle_tells_its_retry_timeout(corosync_node: Node, service: str) -> None:
+    handle = corosync_node.connect(getattr(corosync, service), retry_timeout=2.5)
+    assert handle.retry_timeout == 2.5
+    handle.close()
+    with pytest.raises(corosync.ClosedError):
+        handle.retry_timeout  # noqa: B018

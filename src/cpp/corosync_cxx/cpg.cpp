@@ -172,7 +172,10 @@ std::shared_ptr<CpgConnection> Cpg::open_connection(bool control, const char* fu
   if (control)
     open(c, function, initialize, [&] { groups->add(c); });
   else
-    connect(c, function, initialize, [&] { groups->add(c); });
+    connect(c, function, initialize, [&] {
+      watch(*c, c.get());  // the control connection's is watched by open()
+      groups->add(c);
+    });
   return c;
 }
 
@@ -181,7 +184,7 @@ Cpg::Cpg(CpgListener* listener, CpgOptions options)
   check_window(options.send_window_messages, "send_window_messages");
   check_window(options.send_window_bytes, "send_window_bytes");
   groups_ = std::make_unique<CpgGroups>(
-      SendWindow{options.send_window_messages, options.send_window_bytes});
+      SendWindow{options.send_window_messages, options.send_window_bytes}, state().epoll_fd);
   groups_->listener = listener;
   cpg_model_v1_data_t& model = groups_->model;
   model.model = CPG_MODEL_V1;
@@ -213,8 +216,6 @@ void Cpg::set_listener(CpgListener* listener) {
   if (!groups_) throw ClosedError("cpg_context_set");
   groups_->listener = listener;
 }
-
-int Cpg::poll_fd() const { return groups_->epoll_fd; }
 
 bool Cpg::dispatch_event() {
   const ServiceOps& ops = kCpgOps;
@@ -252,7 +253,7 @@ void Cpg::finalize_connections() noexcept {
 }
 
 void Cpg::drop(CpgConnection& c) noexcept {
-  groups_->detach(c);
+  unwatch(c);
   c.finalize(kCpgOps);
   groups_->remove(c);
 }
@@ -298,7 +299,7 @@ void Cpg::join(const CpgName& group) {
     // so the join below is accepted; libcpg allows a finalize from a connection's own
     // callback, and the dispatch loop drops the object once that C call has returned.
     if (left_behind) {
-      groups_->detach(*left_behind);
+      unwatch(*left_behind);
       left_behind->finalize(kCpgOps);
     }
   }
@@ -407,14 +408,15 @@ class MessageParts {
 }  // namespace
 
 void Cpg::send(CpgConnection& c, cpg_guarantee_t guarantee, const iovec* iov, unsigned count,
-               uint64_t total) {
-  if (!groups_->reserve(c, total, retry().timeout(), [this] { return !closed(); })) {
+               uint64_t total, const RetryPolicy& retry) {
+  if (!groups_->reserve(c, total, retry.timeout(), [this] { return !closed(); })) {
     check_open("cpg_mcast_joined");
     throw Error(CS_ERR_TRY_AGAIN, "cpg_mcast_joined",
                 "the send window is full: this handle's messages are not being delivered "
                 "back to it; dispatch to let them arrive");
   }
-  cs_error_t rc = run(c, [&](uint64_t h) { return cpg_mcast_joined(h, guarantee, iov, count); });
+  cs_error_t rc =
+      run(c, retry, [&](uint64_t h) { return cpg_mcast_joined(h, guarantee, iov, count); });
   if (rc != CS_OK) {
     groups_->release(c, total);
     fail(rc, "cpg_mcast_joined");
@@ -422,21 +424,24 @@ void Cpg::send(CpgConnection& c, cpg_guarantee_t guarantee, const iovec* iov, un
 }
 
 void Cpg::mcast_joined(const CpgName* group, cpg_guarantee_t guarantee,
-                       const ConstBuffer* buffers, size_t count) {
+                       const ConstBuffer* buffers, size_t count, const RetryPolicy* retry) {
   check_open("cpg_mcast_joined");
   MessageParts parts(buffers, count);
   // The daemon drops, with only a log line, messages from a connection that joined nothing.
   std::shared_ptr<CpgConnection> c = joined_connection(group, "cpg_mcast_joined");
-  send(*c, guarantee, parts.iov(), parts.count(), parts.total());
+  send(*c, guarantee, parts.iov(), parts.count(), parts.total(),
+       retry ? *retry : state().retry);
 }
 
 void Cpg::mcast_joined_each(const CpgName* group, cpg_guarantee_t guarantee,
-                            const ConstBuffer* messages, size_t count, size_t& sent) {
+                            const ConstBuffer* messages, size_t count, size_t& sent,
+                            const RetryPolicy* retry) {
   check_open("cpg_mcast_joined");
   std::shared_ptr<CpgConnection> c = joined_connection(group, "cpg_mcast_joined");
+  const RetryPolicy& policy = retry ? *retry : state().retry;
   for (size_t i = 0; i < count; ++i) {
     MessageParts parts(&messages[i], 1);
-    send(*c, guarantee, parts.iov(), parts.count(), parts.total());
+    send(*c, guarantee, parts.iov(), parts.count(), parts.total(), policy);
     ++sent;
   }
 }

@@ -104,13 +104,14 @@ class Cpg : public ServiceHandle {
   // message, of at most 4 GiB - 1 (Error(CS_ERR_TOO_BIG) beyond). Throws
   // Error(CS_ERR_NOT_EXIST) when not joined, Error(CS_ERR_INVALID_PARAM) for a null group
   // while several are joined, Error(CS_ERR_TRY_AGAIN) when the send window stayed full for
-  // the retry timeout.
+  // the retry timeout: the handle's, or `retry` when given (a zero one never waits).
   void mcast_joined(const CpgName* group, cpg_guarantee_t guarantee, const ConstBuffer* buffers,
-                    size_t count);
+                    size_t count, const RetryPolicy* retry = nullptr);
   // Like mcast_joined for each of `messages` in turn, each its own message. `sent` grows by
   // one per message that went, so that after an exception it tells how many did.
   void mcast_joined_each(const CpgName* group, cpg_guarantee_t guarantee,
-                         const ConstBuffer* messages, size_t count, size_t& sent);
+                         const ConstBuffer* messages, size_t count, size_t& sent,
+                         const RetryPolicy* retry = nullptr);
   std::vector<CpgAddress> membership_get(const CpgName& group);
   // cpg_local_get, asked once at construction: a node's id does not change.
   uint32_t local_get() const;
@@ -126,7 +127,6 @@ class Cpg : public ServiceHandle {
   std::vector<std::string> joined_groups() const;
 
  protected:
-  int poll_fd() const override;
   bool dispatch_event() override;
   void finalize_connections() noexcept override;
   bool settle_due() const override;
@@ -143,7 +143,7 @@ class Cpg : public ServiceHandle {
   // Sends one message on a joined connection: takes its room in the send window, then
   // cpg_mcast_joined.
   void send(CpgConnection& c, cpg_guarantee_t guarantee, const iovec* iov, unsigned count,
-            uint64_t total);
+            uint64_t total, const RetryPolicy& retry);
   void drop(CpgConnection& c) noexcept;
 
   CpgOptions options_;

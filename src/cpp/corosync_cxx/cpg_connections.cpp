@@ -9,29 +9,15 @@
 
 namespace corosync {
 
-CpgGroups::CpgGroups(SendWindow w) : window(w) {
-  epoll_fd = epoll_create1(EPOLL_CLOEXEC);
-  if (epoll_fd < 0) throw std::system_error(errno, std::generic_category(), "epoll_create1");
-}
-
-CpgGroups::~CpgGroups() { ::close(epoll_fd); }
+CpgGroups::CpgGroups(SendWindow w, int epoll) : window(w), epoll_fd(epoll) {}
 
 void CpgGroups::add(const std::shared_ptr<CpgConnection>& c) {
-  epoll_event ev{};
-  ev.events = EPOLLIN;
-  ev.data.ptr = c.get();  // resolved against the connection list under the handle's mutex
-  if (epoll_ctl(epoll_fd, EPOLL_CTL_ADD, c->fd, &ev) != 0)
-    throw std::system_error(errno, std::generic_category(), "epoll_ctl");
   if (c->control) {
     control = c;
     return;
   }
   std::lock_guard<std::mutex> lock(mutex);
   connections.push_back(c);
-}
-
-void CpgGroups::detach(CpgConnection& c) noexcept {
-  if (!c.finalized) epoll_ctl(epoll_fd, EPOLL_CTL_DEL, c.fd, nullptr);
 }
 
 void CpgGroups::remove(CpgConnection& c) {
@@ -90,9 +76,12 @@ bool CpgGroups::poll_ready() {
   if (n < 0) throw std::system_error(errno, std::generic_category(), "epoll_wait");
   ready_.clear();
   ready_next_ = 0;
-  // The set of connections changes only with the handle's mutex held, as it is here.
+  // The set of connections changes only with the handle's mutex held, as it is here. An
+  // entry's data is its connection (resolved against the list, as it may have gone), or
+  // null for the handle's wake fd, which is readable once the handle is closed.
   for (int i = 0; i < n; ++i) {
     auto* p = static_cast<CpgConnection*>(events[i].data.ptr);
+    if (!p) continue;
     if (control && control.get() == p) {
       ready_.push_back(control);
       continue;

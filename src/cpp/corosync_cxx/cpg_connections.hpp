@@ -54,17 +54,15 @@ struct SendWindow {
 };
 
 struct CpgGroups {
-  explicit CpgGroups(SendWindow window);
-  ~CpgGroups();
+  // `epoll_fd` is the handle's epoll set (HandleState::epoll_fd), which the Cpg adds each
+  // connection's fd to with the connection as its data.
+  CpgGroups(SendWindow window, int epoll_fd);
   CpgGroups(const CpgGroups&) = delete;
   CpgGroups& operator=(const CpgGroups&) = delete;
 
-  // Adds a new connection to the epoll set (and, unless it is the control connection, to
-  // `connections`); the handle's mutex is held.
+  // Keeps a new connection (unless it is the control connection, in `connections`); the
+  // handle's mutex is held.
   void add(const std::shared_ptr<CpgConnection>& c);
-  // Takes a connection's fd out of the epoll set, before it is finalized: a forked child
-  // holding a copy of the fd would keep it there.
-  void detach(CpgConnection& c) noexcept;
   // Drops a connection (finalized by the caller); the handle's mutex is held.
   void remove(CpgConnection& c);
   // The connections the dispatch loop visits, control first; the handle's mutex is held.
@@ -112,7 +110,7 @@ struct CpgGroups {
   bool deliver_initial_totem_conf = false;
   bool initial_totem_conf_reported = false;
   const SendWindow window;
-  int epoll_fd = -1;
+  const int epoll_fd;  // the handle's, not owned
   // Guards the group connections' states and the send window; never held while a callback
   // runs, so that mcast and join need not wait for a dispatch in another thread.
   mutable std::mutex mutex;

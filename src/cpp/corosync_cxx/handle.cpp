@@ -2,6 +2,7 @@
 
 #include <poll.h>
 #include <pthread.h>
+#include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
 
@@ -68,10 +69,22 @@ HandleState::HandleState(const ServiceOps& ops_, RetryPolicy retry_)
     : ops(ops_), retry(retry_), owner(getpid()), generation(current_fork_generation()) {
   wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
   if (wake_fd < 0) throw_errno("eventfd");
+  epoll_fd = epoll_create1(EPOLL_CLOEXEC);
+  epoll_event ev{};
+  ev.events = EPOLLIN;
+  ev.data.ptr = nullptr;  // no connection: the handle was closed
+  if (epoll_fd < 0 || epoll_ctl(epoll_fd, EPOLL_CTL_ADD, wake_fd, &ev) != 0) {
+    int error = errno;
+    if (epoll_fd >= 0) ::close(epoll_fd);
+    ::close(wake_fd);
+    errno = error;
+    throw_errno("epoll");
+  }
 }
 
 HandleState::~HandleState() {
-  if (wake_fd >= 0) ::close(wake_fd);
+  ::close(epoll_fd);
+  ::close(wake_fd);
 }
 
 bool HandleState::forked() const noexcept {
@@ -91,6 +104,18 @@ Handle& Handle::operator=(Handle&& other) noexcept {
 }
 
 Handle::~Handle() = default;
+
+void Handle::watch(const Connection& connection, void* tag) {
+  epoll_event ev{};
+  ev.events = EPOLLIN;
+  ev.data.ptr = tag;
+  if (epoll_ctl(state_->epoll_fd, EPOLL_CTL_ADD, connection.fd, &ev) != 0)
+    throw_errno("epoll_ctl");
+}
+
+void Handle::unwatch(const Connection& connection) noexcept {
+  if (!connection.finalized) epoll_ctl(state_->epoll_fd, EPOLL_CTL_DEL, connection.fd, nullptr);
+}
 
 void Handle::opened(Connection& connection, uint64_t handle, const char* function) {
   connection.state = state_.get();
@@ -136,7 +161,7 @@ const RetryPolicy& Handle::retry() const {
 
 int Handle::fd() const {
   check_open(ops_->fd_get_name);
-  return poll_fd();
+  return state_->epoll_fd;
 }
 
 void Handle::fail(cs_error_t rc, const char* function) const {
@@ -251,7 +276,7 @@ bool Handle::run_one() {
 bool Handle::wait_readable(const InterruptCheck& check) {
   HandleState& s = *state_;
   // Not fd(): a close() from another thread must end the wait, not raise.
-  int fd = poll_fd();
+  int fd = s.epoll_fd;
   for (;;) {
     if (!s.open) return false;
     pollfd fds[2] = {{fd, POLLIN, 0}, {s.wake_fd, POLLIN, 0}};

@@ -99,6 +99,10 @@ struct HandleState {
   std::atomic<bool> open{true};
   // Wakes a blocking dispatch when the handle is closed from another thread.
   int wake_fd = -1;
+  // The handle's fd (Handle::fd): an epoll set of its connections' fds and wake_fd, so that
+  // it is readable when an event is queued and, for good, once the handle is closed. Open
+  // for the handle's life, whatever connections come and go.
+  int epoll_fd = -1;
   // Serializes dispatch with finalize (corosync warns that finalizing from another thread
   // can race a running dispatch) and with changes to the set of connections. Recursive
   // because a callback may close its own handle or join a group.
@@ -129,7 +133,10 @@ class Handle {
   void close();
   // True after close(), for a moved-from handle, and in a forked child.
   bool closed() const noexcept;
-  // The fd to poll for readability; never read from it. Stable for the handle's life.
+  // The fd to poll for readability; never read from it. It stays open (and the same) for
+  // the handle's life: readable while an event is queued, and for good once the handle is
+  // closed (from any thread) or its daemon is lost, so that a poll on it always ends with a
+  // dispatch() that says why.
   int fd() const;
   // Runs callbacks in the calling thread: All runs what is queued; OneNonblocking runs at
   // most one callback; One waits until one callback has run; Blocking runs callbacks until
@@ -178,7 +185,7 @@ class Handle {
   // Opens a connection with `initialize(Connection*, uint64_t* handle)` (the service's
   // *_initialize, passing the Connection as its context) under the retry policy, and gets its
   // fd. Then, holding the handle's mutex, hands it to `adopt` unless close() ran meanwhile
-  // (then it is finalized and ClosedError names `function`).
+  // (then it is finalized and ClosedError names `function`); if `adopt` throws, it is finalized.
   template <class Init, class Adopt>
   void connect(const std::shared_ptr<Connection>& connection, const char* function,
                Init&& initialize, Adopt&& adopt) {
@@ -196,7 +203,12 @@ class Handle {
       connection->finalize(state_->ops);
       throw ClosedError(function);
     }
-    adopt();
+    try {
+      adopt();
+    } catch (...) {
+      connection->finalize(state_->ops);  // not kept: nothing else would ever finalize it
+      throw;
+    }
   }
   // Runs `c(native_handle)`, a corosync call on `connection`, under the retry policy and
   // the connection's call mutex, and throws on failure.
@@ -209,7 +221,12 @@ class Handle {
   // Like call() but returns the result instead of throwing.
   template <class Call>
   cs_error_t run(Connection& connection, Call&& c) const {
-    return state_->retry.run([&] {
+    return run(connection, state_->retry, std::forward<Call>(c));
+  }
+  // run() under `retry` instead of the handle's policy.
+  template <class Call>
+  cs_error_t run(Connection& connection, const RetryPolicy& retry, Call&& c) const {
+    return retry.run([&] {
       std::lock_guard<std::mutex> lock(connection.call_mutex);
       if (connection.finalized) return CS_ERR_BAD_HANDLE;
       return c(connection.handle);
@@ -222,10 +239,13 @@ class Handle {
   // meanwhile; throws for anything else.
   bool consumed_event(const Connection& connection, cs_error_t rc) const;
   HandleState& state() const { return *state_; }
+  // Adds a connection's fd to the handle's epoll set, with `tag` as its epoll data, and takes
+  // it out again (before it is finalized: a forked child may keep the fd's file open, which
+  // would keep it in the set).
+  void watch(const Connection& connection, void* tag);
+  void unwatch(const Connection& connection) noexcept;
 
   // The service's part of the dispatch loop, called with the handle's mutex held:
-  // the fd that is readable when an event is queued,
-  virtual int poll_fd() const = 0;
   // one non-blocking C dispatch call; false when nothing was queued,
   virtual bool dispatch_event() = 0;
   // and, at close(), finalizing every connection.

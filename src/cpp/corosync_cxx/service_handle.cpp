@@ -7,8 +7,6 @@ ServiceHandle::ServiceHandle(const ServiceOps& ops, RetryPolicy retry) : Handle(
 // close() here, while finalize_connections is still this class's.
 ServiceHandle::~ServiceHandle() { close(); }
 
-int ServiceHandle::poll_fd() const { return connection_->fd; }
-
 bool ServiceHandle::dispatch_event() {
   // One event per C call (corosync's ALL cannot be stopped by a callback), so that the
   // events behind a callback that throws stay queued.
@@ -17,7 +15,9 @@ bool ServiceHandle::dispatch_event() {
 }
 
 void ServiceHandle::finalize_connections() noexcept {
-  if (connection_) connection_->finalize(state().ops);
+  if (!connection_) return;
+  unwatch(*connection_);
+  connection_->finalize(state().ops);
 }
 
 }  // namespace corosync

@@ -25,6 +25,7 @@ class ServiceHandle : public Handle {
             Adopt&& adopt) {
     connect(connection, function, std::forward<Init>(initialize), [&] {
       adopt();
+      watch(*connection, connection.get());
       connection_ = std::move(connection);
     });
   }
@@ -40,7 +41,6 @@ class ServiceHandle : public Handle {
   using Handle::call;
   Connection& connection() const { return *connection_; }
 
-  int poll_fd() const override;
   bool dispatch_event() override;
   void finalize_connections() noexcept override;
 

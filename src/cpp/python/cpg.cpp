@@ -235,9 +235,17 @@ PyObject* fast_mcast(PyObject* fn, PyObject* const* args, Py_ssize_t nargsf,
   throw py::error_already_set();
 }
 
+// A call's own retry_timeout, if it gives one.
+std::optional<RetryPolicy> call_retry(const std::optional<double>& retry_timeout) {
+  if (!retry_timeout) return std::nullopt;
+  return retry_policy(*retry_timeout);
+}
+
 size_t mcast_many(PyCpg& self, const py::typing::Iterable<PyBuffer>& messages,
-                  cpg_guarantee_t guarantee, const std::optional<GroupName>& group) {
+                  cpg_guarantee_t guarantee, const std::optional<GroupName>& group,
+                  const std::optional<double>& retry_timeout) {
   std::optional<CpgName> name = optional_group(group, "cpg_mcast_joined");
+  std::optional<RetryPolicy> retry = call_retry(retry_timeout);
   const CpgName* target = or_null(name);
   // Items are taken and sent in batches: one GIL release per batch, and a generator of
   // any length needs no more memory than one batch.
@@ -267,7 +275,8 @@ size_t mcast_many(PyCpg& self, const py::typing::Iterable<PyBuffer>& messages,
       size_t batch_sent = 0;
       try {
         if (n) without_gil([&] {
-            self.cpg.mcast_joined_each(target, guarantee, held.parts(), n, batch_sent);
+            self.cpg.mcast_joined_each(target, guarantee, held.parts(), n, batch_sent,
+                                       retry ? &*retry : nullptr);
           });
       } catch (...) {
         sent += batch_sent;
@@ -403,8 +412,9 @@ void bind_cpg(py::module_& m) {
       .def(
           "mcast",
           [](PyCpg& self, const py::Args<PyBuffer>& buffers, cpg_guarantee_t guarantee,
-             const std::optional<GroupName>& group) {
+             const std::optional<GroupName>& group, const std::optional<double>& retry_timeout) {
             std::optional<CpgName> name = optional_group(group, "cpg_mcast_joined");
+            std::optional<RetryPolicy> retry = call_retry(retry_timeout);
             size_t n = buffers.size();
             HeldBuffers held(n);
             for (size_t i = 0; i < n; ++i) {
@@ -415,26 +425,31 @@ void bind_cpg(py::module_& m) {
               held.parts()[i] = held[i].part();
             }
             without_gil([&] {
-              self.cpg.mcast_joined(or_null(name), guarantee, held.parts(), n);
+              self.cpg.mcast_joined(or_null(name), guarantee, held.parts(), n,
+                                    retry ? &*retry : nullptr);
             });
           },
           py::kw_only(), py::arg_v("guarantee", CPG_TYPE_AGREED, "Guarantee.AGREED"),
-          py::arg("group") = py::none(),
+          py::arg("group") = py::none(), py::arg("retry_timeout") = py::none(),
           "Multicast one message, the concatenation of the given bytes-like objects, to a "
           "joined group (cpg_mcast_joined): `group`, which may be omitted when this handle "
           "joined exactly one. The buffers are not copied in Python. Messages above "
           "max_atomic_msgsize are fragmented by libcpg and arrive whole. NotExistError when "
-          "the group was not joined; TooBigError for 4 GiB or more.")
+          "the group was not joined; TooBigError for 4 GiB or more. retry_timeout, if "
+          "given, replaces the handle's for this call: 0 raises TryAgainError at once "
+          "instead of waiting for the send window or for corosync (what an event loop "
+          "wants; corosync.aio.mcast waits without blocking).")
       .def("mcast_many", &mcast_many, py::arg("messages"), py::kw_only(),
            py::arg_v("guarantee", CPG_TYPE_AGREED, "Guarantee.AGREED"),
-           py::arg("group") = py::none(),
+           py::arg("group") = py::none(), py::arg("retry_timeout") = py::none(),
            "Multicast each item of `messages` (an iterable of bytes-like objects) as a "
            "message of its own, in order, to a joined group (cpg_mcast_joined per message); "
            "returns how many were sent. The GIL is released once per batch of items, not "
            "per message, and the buffers are not copied in Python. When sending stops "
            "(TryAgainError after retry_timeout, TypeError for an item that is not "
            "bytes-like, or an exception from the iterable), the items before the failing "
-           "one have been sent and the exception's `sent` attribute says how many.")
+           "one have been sent and the exception's `sent` attribute says how many. "
+           "retry_timeout, if given, replaces the handle's for this call, as for mcast().")
       .def(
           "membership",
           [](PyCpg& self, const GroupName& group) {

@@ -29,9 +29,13 @@ void bind_handle_methods(py::class_<Owner, Extra...>& cls, const std::string& se
   // pybind11 copies docstrings, so these temporaries may go.
   std::string close_doc = "Finalize the connection (" + service +
                           "_finalize). Idempotent; later calls raise ClosedError.";
-  std::string fileno_doc = "The connection's fd (" + service +
-                           "_fd_get), to poll for readability (select, selectors, asyncio); "
-                           "never read from it.";
+  std::string fileno_doc =
+      "An fd to poll for readability (select, selectors, asyncio), over the connection's (" +
+      service +
+      "_fd_get); never read from it. It is the same fd, open, for the handle's life: "
+      "readable while an event is queued, and for good once the handle is closed (from any "
+      "thread) or the daemon is lost, so that a poll always ends with a dispatch() that "
+      "says why (ClosedError, LibraryError).";
   std::string dispatch_doc =
       "Run the callbacks of queued events in this thread (" + service +
       "_dispatch).\n\n"
@@ -48,6 +52,11 @@ void bind_handle_methods(py::class_<Owner, Extra...>& cls, const std::string& se
     drop_callbacks(self);
   };
   cls.def("close", close, close_doc.c_str())
+      .def_property_readonly(
+          "retry_timeout",
+          [handle_of](Owner& self) { return handle_of(self).retry().timeout().count(); },
+          "Seconds a call answered with CS_ERR_TRY_AGAIN is retried (the constructor's "
+          "retry_timeout).")
       .def_property_readonly(
           "closed", [handle_of](Owner& self) { return handle_of(self).closed(); },
           "True once close() was called.")

@@ -151,8 +151,11 @@ class CPG:
         """
     def fileno(self) -> int:
         """
-        The connection's fd (cpg_fd_get), to poll for readability (select, selectors, asyncio);
-        never read from it.
+        An fd to poll for readability (select, selectors, asyncio), over the connection's
+        (cpg_fd_get); never read from it. It is the same fd, open, for the handle's life: readable
+        while an event is queued, and for good once the handle is closed (from any thread) or the
+        daemon is lost, so that a poll always ends with a dispatch() that says why (ClosedError,
+        LibraryError).
         """
     def group_names(self) -> list[str | bytes]:
         """
@@ -181,13 +184,16 @@ class CPG:
         *args: typing_extensions.Buffer,
         guarantee: Guarantee = Guarantee.AGREED,
         group: str | bytes | None = None,
+        retry_timeout: typing.SupportsFloat | typing.SupportsIndex | None = None,
     ) -> None:
         """
         Multicast one message, the concatenation of the given bytes-like objects, to a joined group
         (cpg_mcast_joined): `group`, which may be omitted when this handle joined exactly one. The
         buffers are not copied in Python. Messages above max_atomic_msgsize are fragmented by libcpg
         and arrive whole. NotExistError when the group was not joined; TooBigError for 4 GiB or
-        more.
+        more. retry_timeout, if given, replaces the handle's for this call: 0 raises TryAgainError
+        at once instead of waiting for the send window or for corosync (what an event loop wants;
+        corosync.aio.mcast waits without blocking).
         """
     def mcast_many(
         self,
@@ -195,6 +201,7 @@ class CPG:
         *,
         guarantee: Guarantee = Guarantee.AGREED,
         group: str | bytes | None = None,
+        retry_timeout: typing.SupportsFloat | typing.SupportsIndex | None = None,
     ) -> int:
         """
         Multicast each item of `messages` (an iterable of bytes-like objects) as a message of its
@@ -202,7 +209,8 @@ class CPG:
         The GIL is released once per batch of items, not per message, and the buffers are not copied
         in Python. When sending stops (TryAgainError after retry_timeout, TypeError for an item that
         is not bytes-like, or an exception from the iterable), the items before the failing one have
-        been sent and the exception's `sent` attribute says how many.
+        been sent and the exception's `sent` attribute says how many. retry_timeout, if given,
+        replaces the handle's for this call, as for mcast().
         """
     def membership(self, group: str | bytes) -> list[corosync.cpg.Address]:
         """
@@ -290,6 +298,11 @@ class CPG:
     def on_totem_confchg(
         self, arg1: collections.abc.Callable[[corosync.types.RingId, list[int]], None] | None
     ) -> None: ...
+    @property
+    def retry_timeout(self) -> float:
+        """
+        Seconds a call answered with CS_ERR_TRY_AGAIN is retried (the constructor's retry_timeout).
+        """
     @property
     def send_window_bytes(self) -> int:
         """
@@ -485,8 +498,11 @@ class CMAP:
         """
     def fileno(self) -> int:
         """
-        The connection's fd (cmap_fd_get), to poll for readability (select, selectors, asyncio);
-        never read from it.
+        An fd to poll for readability (select, selectors, asyncio), over the connection's
+        (cmap_fd_get); never read from it. It is the same fd, open, for the handle's life: readable
+        while an event is queued, and for good once the handle is closed (from any thread) or the
+        daemon is lost, so that a poll always ends with a dispatch() that says why (ClosedError,
+        LibraryError).
         """
     def get(self, key: str) -> corosync.cmap.TypedValue:
         """
@@ -555,6 +571,11 @@ class CMAP:
     def map(self) -> CmapMap:
         """
         The map this handle reads.
+        """
+    @property
+    def retry_timeout(self) -> float:
+        """
+        Seconds a call answered with CS_ERR_TRY_AGAIN is retried (the constructor's retry_timeout).
         """
 
 CMAP_KEYNAME_MAXLEN: int = 255
