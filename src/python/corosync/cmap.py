@@ -14,6 +14,7 @@ BINARY values are ``bytes``.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import NamedTuple
 
 from corosync._corosync import (
@@ -34,6 +35,7 @@ __all__ = [
     "CMAP_KEYNAME_MAXLEN",
     "CMAP_KEYNAME_MINLEN",
     "CMAP_MAX_VALUE_SIZE",
+    "Change",
     "CmapMap",
     "ItemIterator",
     "KeyIterator",
@@ -54,3 +56,14 @@ class TypedValue(NamedTuple):
 
     type: ValueType
     value: int | float | str | bytes
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    """One change a track reported (corosync.aio.events on a CMAP yields them): the track
+    callback's arguments as fields. ``new`` is None for a DELETE, ``old`` for an ADD."""
+
+    event: TrackEvent
+    key: str
+    new: TypedValue | None
+    old: TypedValue | None

@@ -14,8 +14,19 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from corosync._corosync import CPG, CPG_MAX_NAME_LENGTH, Guarantee, Reason
+from corosync.types import RingId
 
-__all__ = ["CPG", "CPG_MAX_NAME_LENGTH", "Address", "GroupMember", "Guarantee", "Reason"]
+__all__ = [
+    "CPG",
+    "CPG_MAX_NAME_LENGTH",
+    "Address",
+    "ConfChg",
+    "Deliver",
+    "GroupMember",
+    "Guarantee",
+    "Reason",
+    "TotemConfChg",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,3 +46,35 @@ class GroupMember:
     group: str | bytes
     nodeid: int
     pid: int
+
+
+# The events of a CPG as values (corosync.aio.events yields them): one per callback, with the
+# callback's arguments as fields.
+
+
+@dataclass(frozen=True, slots=True)
+class Deliver:
+    """A message multicast to a joined group (the ``on_deliver`` callback)."""
+
+    group: str | bytes
+    nodeid: int
+    pid: int
+    message: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class ConfChg:
+    """A joined group's membership changed (the ``on_confchg`` callback)."""
+
+    group: str | bytes
+    members: list[Address]
+    left: list[Address]
+    joined: list[Address]
+
+
+@dataclass(frozen=True, slots=True)
+class TotemConfChg:
+    """The totem ring, the cluster's set of nodes, changed (``on_totem_confchg``)."""
+
+    ring_id: RingId
+    members: list[int]

@@ -1,0 +1,259 @@
+"""corosync handles inside a running asyncio event loop (or uvloop), without threads or polling.
+
+The loop watches a handle's ``fileno()`` (``loop.add_reader``) while something awaits it, and
+dispatches the handle without waiting; nothing sleeps in corosync's calls::
+
+    async with aio.connect(corosync.CPG) as cpg:
+        cpg.join("chat")
+        await aio.mcast(cpg, b"hello")
+        async for event in aio.events(cpg):
+            match event:
+                case Deliver(nodeid=nodeid, message=message):
+                    print(nodeid, message)
+                case ConfChg(members=members):
+                    print("members:", members)
+
+- :func:`events` gives a stream of a CPG's events (:class:`~corosync.cpg.Deliver`,
+  :class:`~corosync.cpg.ConfChg`, :class:`~corosync.cpg.TotemConfChg`) or of a CMAP key's
+  changes (:class:`~corosync.cmap.Change`). A stream gets every event from its creation on;
+  several streams of one CPG each get every event. Events that arrive while a CPG has no
+  stream (after it had one) are kept for the next: nothing is lost between two ``async for``
+  loops. Callbacks set on the handle still run, before the event is queued; an exception
+  one raises comes out of the streams' ``__anext__`` (the events behind it stay queued).
+  Closing the handle ends its streams after what they hold; a lost daemon ends them with
+  :class:`~corosync.LibraryError`.
+- :func:`mcast` sends without blocking the loop: under flow control it waits on the loop,
+  dispatching the handle meanwhile, up to the handle's ``retry_timeout``.
+- :func:`wait_members` waits for a group's membership; :func:`connect` opens and closes a
+  handle as an async context manager.
+
+While aio serves a CPG its ``on_deliver``, ``on_confchg`` and ``on_totem_confchg`` are aio's
+wrappers around the callbacks the handle had: set callbacks before handing the handle to aio.
+A handle is served by one event loop at a time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Collection
+from typing import Any, Generic, ParamSpec, Protocol, TypeVar, overload
+
+from corosync._aio_pump import EventStream, Pump, pump_of
+from corosync._corosync import CMAP, CPG
+from corosync.cmap import Change, TrackEvent, TypedValue
+from corosync.cpg import Address, ConfChg, Deliver, Guarantee, TotemConfChg
+from corosync.errors import TryAgainError
+from corosync.types import RingId
+
+__all__ = [
+    "Change",
+    "ConfChg",
+    "Connected",
+    "CpgEvent",
+    "Deliver",
+    "EventStream",
+    "TotemConfChg",
+    "connect",
+    "events",
+    "mcast",
+    "wait_members",
+]
+
+#: What a CPG stream yields.
+CpgEvent = Deliver | ConfChg | TotemConfChg
+
+_ALL_CHANGES = TrackEvent.ADD | TrackEvent.DELETE | TrackEvent.MODIFY
+
+
+class _Closable(Protocol):
+    def close(self) -> None: ...
+
+
+P = ParamSpec("P")
+H = TypeVar("H", bound=_Closable)
+
+
+def _serve_cpg(cpg: CPG) -> Callable[[Pump], Callable[[], None]]:
+    """Puts wrappers around the CPG's callbacks that publish each event to the pump."""
+
+    def install(pump: Pump) -> Callable[[], None]:
+        deliver, confchg, totem = cpg.on_deliver, cpg.on_confchg, cpg.on_totem_confchg
+
+        # Each runs the handle's own callback first; the event is queued even if it raises.
+        def on_deliver(group: str | bytes, nodeid: int, pid: int, message: bytes) -> None:
+            try:
+                if deliver is not None:
+                    deliver(group, nodeid, pid, message)
+            finally:
+                pump.publish(Deliver(group, nodeid, pid, message))
+
+        def on_confchg(
+            group: str | bytes, members: list[Address], left: list[Address], joined: list[Address]
+        ) -> None:
+            try:
+                if confchg is not None:
+                    confchg(group, members, left, joined)
+            finally:
+                pump.publish(ConfChg(group, members, left, joined))
+
+        def on_totem_confchg(ring_id: RingId, members: list[int]) -> None:
+            try:
+                if totem is not None:
+                    totem(ring_id, members)
+            finally:
+                pump.publish(TotemConfChg(ring_id, members))
+
+        cpg.on_deliver, cpg.on_confchg, cpg.on_totem_confchg = (
+            on_deliver,
+            on_confchg,
+            on_totem_confchg,
+        )
+
+        def uninstall() -> None:
+            if not cpg.closed:
+                cpg.on_deliver, cpg.on_confchg, cpg.on_totem_confchg = deliver, confchg, totem
+
+        return uninstall
+
+    return install
+
+
+@overload
+def events(handle: CPG, key: None = None) -> EventStream[CpgEvent]: ...
+@overload
+def events(
+    handle: CMAP, key: str, *, events: TrackEvent = _ALL_CHANGES, prefix: bool = False
+) -> EventStream[Change]: ...
+def events(
+    handle: CPG | CMAP,
+    key: str | None = None,
+    *,
+    events: TrackEvent = _ALL_CHANGES,
+    prefix: bool = False,
+) -> EventStream[CpgEvent] | EventStream[Change]:
+    """A stream of the handle's events, from now on, inside the running loop.
+
+    For a CPG: every :class:`Deliver`, :class:`ConfChg` and :class:`TotemConfChg`. For a CMAP:
+    the :class:`Change` of `key` (or, with ``prefix=True``, of every key it prefixes), through a
+    track that the stream holds until it is closed. ClosedError for a closed handle.
+    """
+    if isinstance(handle, CPG):
+        if key is not None:
+            raise TypeError("events(cpg) takes no key")
+        pump = pump_of(handle, _serve_cpg(handle))
+        pump.keeps_backlog = True
+        return EventStream[CpgEvent](pump)
+    if isinstance(handle, CMAP):
+        if key is None:
+            raise TypeError("events(cmap, key) needs the key (or prefix) to follow")
+        return _cmap_stream(handle, key, events, prefix)
+    raise TypeError(f"events() takes a CPG or a CMAP, not {type(handle).__name__}")
+
+
+def _cmap_stream(cmap: CMAP, key: str, which: TrackEvent, prefix: bool) -> EventStream[Change]:
+    pump = pump_of(cmap)
+    queued: list[Change] = []  # changes reported before the stream exists
+    stream: EventStream[Change] | None = None
+
+    def on_change(
+        event: TrackEvent, key: str, new: TypedValue | None, old: TypedValue | None
+    ) -> None:
+        change = Change(event, key, new, old)
+        if stream is None:
+            queued.append(change)
+        else:
+            stream.put(change)
+
+    track = cmap.track(key, on_change, events=which, prefix=prefix)
+
+    def untrack() -> None:
+        if track.active:
+            cmap.untrack(track)
+
+    stream = EventStream[Change](pump, on_close=untrack)
+    for change in queued:
+        stream.put(change)
+    return stream
+
+
+async def mcast(
+    cpg: CPG,
+    *buffers: Any,
+    guarantee: Guarantee = Guarantee.AGREED,
+    group: str | bytes | None = None,
+) -> None:
+    """Multicast one message (:meth:`CPG.mcast`) without blocking the loop.
+
+    While corosync answers TRY_AGAIN, or the handle's send window is full, it waits on the
+    loop (dispatching the handle, which brings this process's own messages back and so frees
+    the window) and tries again, up to the handle's ``retry_timeout``; then it raises
+    :class:`~corosync.TryAgainError`. Events dispatched meanwhile run the handle's callbacks
+    and reach its streams, as if a stream had read them.
+    """
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + cpg.retry_timeout
+    delay = 0.001
+    while True:
+        try:
+            cpg.mcast(*buffers, guarantee=guarantee, group=group, retry_timeout=0)
+            return
+        except TryAgainError:
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                raise
+        # A full window opens when the pump dispatches; corosync's own refusal shows on no
+        # fd, so the wait is also cut short by a backoff (1 ms doubling to 100 ms).
+        await pump_of(cpg).progress(min(delay, remaining))
+        delay = min(delay * 2, 0.1)
+
+
+async def wait_members(
+    cpg: CPG,
+    group: str | bytes,
+    count: int | None = None,
+    *,
+    nodeids: Collection[int] | None = None,
+    timeout: float | None = None,
+) -> list[Address]:
+    """The members of `group` (:meth:`CPG.membership`) once there are at least `count` of
+    them and every node id in `nodeids` is among them; the builtin TimeoutError after
+    `timeout` seconds. Each membership change this handle sees (it has joined `group`)
+    wakes it; a group it has not joined is looked at every second."""
+    if count is None and nodeids is None:
+        raise TypeError("wait_members() needs count or nodeids")
+    wanted = set(nodeids or ())
+    pump = pump_of(cpg, _serve_cpg(cpg))
+    pump.keeps_backlog = True  # what it dispatches stays for the streams to come
+
+    async def until_there() -> list[Address]:
+        while True:
+            members = cpg.membership(group)
+            there = {m.nodeid for m in members}
+            if (count is None or len(members) >= count) and wanted <= there:
+                return members
+            await pump.progress(1.0)
+
+    return await asyncio.wait_for(until_there(), timeout)
+
+
+class Connected(Generic[H]):
+    """What :func:`connect` returns: an async context manager of one handle."""
+
+    def __init__(self, open_handle: Callable[[], H]) -> None:
+        self._open = open_handle
+        self._handle: H | None = None
+
+    async def __aenter__(self) -> H:
+        self._handle = self._open()
+        return self._handle
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        if self._handle is not None:
+            self._handle.close()
+
+
+def connect(factory: Callable[P, H], /, *args: P.args, **kwargs: P.kwargs) -> Connected[H]:
+    """``async with connect(corosync.CPG, on_deliver=...) as cpg:`` opens a handle and closes
+    it on the way out. Opening and closing are IPC round trips to the local daemon, made in
+    the loop's thread (the handle connects to the daemon of the thread's network namespace)."""
+    return Connected(lambda: factory(*args, **kwargs))
