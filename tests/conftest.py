@@ -8,6 +8,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
+from aio_helpers import LOOPS, Run, runner
 
 import corosync
 from corosync.testing import Node
@@ -63,3 +64,10 @@ def cmap(open_cmap: CmapFactory) -> corosync.CMAP:
 def prefix() -> str:
     """A CMAP key prefix no other test uses (``test.<12 hex digits>.``)."""
     return f"test.{uuid.uuid4().hex[:12]}."
+
+
+@pytest.fixture(params=LOOPS)
+def run(request: pytest.FixtureRequest) -> Run:
+    """Runs a coroutine on a new event loop of each kind (asyncio's, uvloop's): a test using
+    it runs once per kind."""
+    return runner(request.param)

@@ -174,11 +174,14 @@ class Pump:
         waiter = self.loop.create_future()
         self._waiters.add(waiter)
         self.update()
+        # A timer rather than asyncio.wait_for, which in Python 3.11 can swallow the caller's
+        # cancellation when the waiter completes at the same moment.
+        timer = None if timeout is None else self.loop.call_later(timeout, _settle, waiter)
         try:
-            await asyncio.wait_for(waiter, timeout)
-        except TimeoutError:
-            pass
+            await waiter
         finally:
+            if timer is not None:
+                timer.cancel()
             self._waiters.discard(waiter)
             self.update()
 
@@ -217,8 +220,12 @@ class Pump:
 
     def _wake_waiters(self) -> None:
         for waiter in self._waiters:
-            if not waiter.done():
-                waiter.set_result(None)
+            _settle(waiter)
+
+
+def _settle(waiter: asyncio.Future[None]) -> None:
+    if not waiter.done():
+        waiter.set_result(None)
 
 
 _pumps: weakref.WeakKeyDictionary[Any, Pump] = weakref.WeakKeyDictionary()

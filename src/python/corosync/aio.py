@@ -25,7 +25,8 @@ dispatches the handle without waiting; nothing sleeps in corosync's calls::
 - :func:`mcast` sends without blocking the loop: under flow control it waits on the loop,
   dispatching the handle meanwhile, up to the handle's ``retry_timeout``.
 - :func:`wait_members` waits for a group's membership; :func:`connect` opens and closes a
-  handle as an async context manager.
+  handle as an async context manager (in a short-lived thread: connecting may wait for the
+  daemon).
 
 While aio serves a CPG its ``on_deliver``, ``on_confchg`` and ``on_totem_confchg`` are aio's
 wrappers around the callbacks the handle had: set callbacks before handing the handle to aio.
@@ -35,6 +36,8 @@ A handle is served by one event loop at a time.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import threading
 from collections.abc import Callable, Collection
 from typing import Any, Generic, ParamSpec, Protocol, TypeVar, overload
 
@@ -71,6 +74,7 @@ class _Closable(Protocol):
 
 P = ParamSpec("P")
 H = TypeVar("H", bound=_Closable)
+T = TypeVar("T")
 
 
 def _serve_cpg(cpg: CPG) -> Callable[[Pump], Callable[[], None]]:
@@ -233,7 +237,8 @@ async def wait_members(
                 return members
             await pump.progress(1.0)
 
-    return await asyncio.wait_for(until_there(), timeout)
+    async with asyncio.timeout(timeout):
+        return await until_there()
 
 
 class Connected(Generic[H]):
@@ -244,16 +249,60 @@ class Connected(Generic[H]):
         self._handle: H | None = None
 
     async def __aenter__(self) -> H:
-        self._handle = self._open()
+        self._handle = await _in_new_thread(self._open, _close_unclaimed)
         return self._handle
 
     async def __aexit__(self, *exc_info: object) -> None:
         if self._handle is not None:
-            self._handle.close()
+            await _in_new_thread(self._handle.close, None)
 
 
 def connect(factory: Callable[P, H], /, *args: P.args, **kwargs: P.kwargs) -> Connected[H]:
     """``async with connect(corosync.CPG, on_deliver=...) as cpg:`` opens a handle and closes
-    it on the way out. Opening and closing are IPC round trips to the local daemon, made in
-    the loop's thread (the handle connects to the daemon of the thread's network namespace)."""
+    it on the way out.
+
+    Connecting may wait: corosync answers TRY_AGAIN during membership sync, retried for the
+    handle's ``retry_timeout``, and a daemon that does not answer holds the connect until it
+    does. So opening and closing run in a thread of their own, started by the loop's thread,
+    in whose network namespace (which a new thread shares) the handle connects. A connect
+    cancelled meanwhile closes the handle once it is made."""
     return Connected(lambda: factory(*args, **kwargs))
+
+
+def _close_unclaimed(handle: _Closable) -> None:
+    handle.close()
+
+
+async def _in_new_thread(call: Callable[[], T], unclaimed: Callable[[T], None] | None) -> T:
+    """`call()` in a new thread (not an executor's: a pooled thread may be in another network
+    namespace than the caller), awaited; `unclaimed(result)` runs if the waiter was cancelled
+    or the loop has gone."""
+    loop = asyncio.get_running_loop()
+    done: asyncio.Future[T] = loop.create_future()
+
+    def hand_over(result: T) -> None:
+        if done.cancelled():
+            if unclaimed is not None:
+                unclaimed(result)
+        else:
+            done.set_result(result)
+
+    def fail(error: BaseException) -> None:
+        if not done.cancelled():
+            done.set_exception(error)
+
+    def work() -> None:
+        try:
+            result = call()
+        except BaseException as error:
+            with contextlib.suppress(RuntimeError):  # the loop is closed: nobody waits
+                loop.call_soon_threadsafe(fail, error)
+            return
+        try:
+            loop.call_soon_threadsafe(hand_over, result)
+        except RuntimeError:
+            if unclaimed is not None:
+                unclaimed(result)
+
+    threading.Thread(target=work, name="corosync.aio", daemon=True).start()
+    return await done
