@@ -28,7 +28,8 @@ def core_test(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def test_the_core_links_without_python(core_test: Path) -> None:
     linked = subprocess.run(["ldd", str(core_test)], capture_output=True, text=True, check=True)
-    assert "libcpg" in linked.stdout and "libcmap" in linked.stdout
+    for library in ("libcpg", "libcmap", "libquorum", "libvotequorum"):
+        assert library in linked.stdout
     assert "libpython" not in linked.stdout
 
 
@@ -38,3 +39,4 @@ def test_the_core_works_against_a_real_daemon(core_test: Path, corosync_node: No
     assert "0 failure(s)" in result.stdout
     assert "ok   cpg: a 3 MiB message arrives whole" in result.stdout
     assert "ok   cmap: a prefix track reports both additions" in result.stdout
+    assert "ok   votequorum: getinfo of this node" in result.stdout

@@ -1,8 +1,11 @@
 // The C++ core used from plain C++ (no Python): its retry policy and errors on their own,
-// then a Cpg and a Cmap against the real corosync daemon of the network namespace it runs in.
+// then a Cpg, a Cmap, a Quorum and a Votequorum against the real corosync daemon of the
+// network namespace it runs in.
 // Built by CMake with -DCOROSYNC_BUILD_TESTS=ON; run by tests/test_cpp_core.py.
 #include <corosync_cxx/cmap.hpp>
 #include <corosync_cxx/cpg.hpp>
+#include <corosync_cxx/quorum.hpp>
+#include <corosync_cxx/votequorum.hpp>
 
 #include <chrono>
 #include <cstdio>
@@ -185,6 +188,33 @@ void cmap_against_the_daemon() {
   cmap.delete_key("cxx.core.text");
 }
 
+class Ring : public corosync::QuorumListener {
+ public:
+  void on_nodelist(corosync::RingId ring, const std::vector<uint32_t>& members,
+                   const std::vector<uint32_t>&, const std::vector<uint32_t>&) override {
+    ring_id = ring;
+    nodes = members;
+  }
+  corosync::RingId ring_id{0, 0};
+  std::vector<uint32_t> nodes;
+};
+
+void quorum_against_the_daemon() {
+  Ring ring;
+  corosync::Quorum quorum(&ring);
+  expect(quorum.quorum_type() == QUORUM_SET && quorum.getquorate(),
+         "quorum: a one-node cluster with votequorum is quorate");
+  quorum.trackstart(CS_TRACK_CURRENT);
+  quorum.dispatch(corosync::DispatchFlags::One);
+  expect(ring.nodes == std::vector<uint32_t>{1} && ring.ring_id.nodeid == 1,
+         "quorum: trackstart(CURRENT) reports the ring");
+  corosync::Votequorum votequorum(nullptr);
+  corosync::VotequorumInfo info = votequorum.getinfo(0);
+  expect(info.nodeid == 1 && info.votes == 1 && info.state == VOTEQUORUM_NODESTATE_MEMBER &&
+             (info.flags & VOTEQUORUM_INFO_QUORATE),
+         "votequorum: getinfo of this node");
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -193,6 +223,7 @@ int main(int argc, char** argv) {
   if (argc > 1 && std::string(argv[1]) == "--with-daemon") {
     cpg_against_the_daemon();
     cmap_against_the_daemon();
+    quorum_against_the_daemon();
   }
   std::printf("%d failure(s)\n", failures);
   return failures ? EXIT_FAILURE : EXIT_SUCCESS;

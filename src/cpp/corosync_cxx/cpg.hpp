@@ -1,6 +1,7 @@
 // corosync::Cpg: a closed process group handle (cpg_model_initialize, model V1).
 #pragma once
 
+#include "corosync_cxx/ring_id.hpp"
 #include "corosync_cxx/service_handle.hpp"
 
 #include <corosync/cpg.h>
@@ -35,10 +36,7 @@ struct CpgAddress {
   cpg_reason_t reason;
 };
 
-struct CpgRingId {
-  uint32_t nodeid;
-  uint64_t seq;
-};
+using CpgRingId = RingId;
 
 struct CpgGroupMember {
   std::string group;

@@ -2,10 +2,12 @@
 #include "errors.hpp"
 #include "handle_binding.hpp"
 #include "services.hpp"
+#include "track_flags.hpp"
 
 PYBIND11_MODULE(_corosync, m) {
   m.doc() = "Compiled core of the corosync package; import `corosync` instead.";
   corosync::python::bind_errors(m);
   corosync::python::bind_dispatch_flags(m);
+  corosync::python::bind_track_flags(m);
   corosync::python::bind_services(m);
 }

@@ -3,7 +3,9 @@
 Services: :class:`CPG` (process groups), with its types :class:`Address`,
 :class:`GroupMember`, :class:`Guarantee` and :class:`Reason`; :class:`CMAP` (the
 configuration and runtime database), with :class:`TypedValue`, :class:`ValueType`,
-:class:`TrackEvent` and :class:`CmapMap`. Every handle connects on
+:class:`TrackEvent` and :class:`CmapMap`; :class:`Quorum` and :class:`Votequorum` (with
+:class:`TrackFlags`, :class:`NodeInfo`, :class:`NodeStatus`, :class:`NodeState`,
+:class:`InfoFlag`). Every handle connects on
 construction, closes with ``close()`` or ``with``, exposes ``fileno()`` for event loops and
 runs its callbacks inside ``dispatch()``. Failures raise :class:`CorosyncError` subclasses
 (see :mod:`corosync.errors`).
@@ -11,7 +13,7 @@ runs its callbacks inside ``dispatch()``. Failures raise :class:`CorosyncError` 
 
 from __future__ import annotations
 
-from corosync._corosync import CPG, DispatchFlags
+from corosync._corosync import CPG, DispatchFlags, TrackFlags
 from corosync.cmap import CMAP, CmapMap, TrackEvent, TypedValue, ValueType
 from corosync.cpg import Address, GroupMember, Guarantee, Reason
 from corosync.errors import (
@@ -50,7 +52,9 @@ from corosync.errors import (
 from corosync.errors import (
     TimeoutError as TimeoutError,  # by name only: see __all__
 )
+from corosync.quorum import Quorum, QuorumType
 from corosync.types import RingId
+from corosync.votequorum import InfoFlag, NodeInfo, NodeState, NodeStatus, Votequorum
 
 # TimeoutError is importable by name (corosync.TimeoutError) but left out of __all__: a
 # star import would shadow the builtin TimeoutError, which it also derives from.
@@ -73,6 +77,7 @@ __all__ = [
     "FailedOperationError",
     "GroupMember",
     "Guarantee",
+    "InfoFlag",
     "InitError",
     "InterruptError",
     "InvalidParamError",
@@ -84,18 +89,25 @@ __all__ = [
     "NoResourcesError",
     "NoSectionsError",
     "NoSpaceError",
+    "NodeInfo",
+    "NodeState",
+    "NodeStatus",
     "NotExistError",
     "NotSupportedError",
     "QueueFullError",
     "QueueNotAvailableError",
+    "Quorum",
+    "QuorumType",
     "Reason",
     "RingId",
     "SecurityError",
     "TooBigError",
     "TooManyGroupsError",
     "TrackEvent",
+    "TrackFlags",
     "TryAgainError",
     "TypedValue",
     "ValueType",
     "VersionError",
+    "Votequorum",
 ]

@@ -13,6 +13,7 @@ import typing_extensions
 import corosync.cmap
 import corosync.cpg
 import corosync.types
+import corosync.votequorum
 
 class CsError(enum.IntEnum):
     """
@@ -59,6 +60,16 @@ class DispatchFlags(enum.IntEnum):
     ALL = 2
     BLOCKING = 3
     ONE_NONBLOCKING = 4
+
+class TrackFlags(enum.IntFlag):
+    """
+    What quorum and votequorum tracking reports (CS_TRACK_*): CURRENT, the state now, once; CHANGES,
+    every change; CHANGES_ONLY, the changes without the current state.
+    """
+
+    CURRENT = 1
+    CHANGES = 2
+    CHANGES_ONLY = 4
 
 class Guarantee(enum.IntEnum):
     """
@@ -578,7 +589,310 @@ class CMAP:
         Seconds a call answered with CS_ERR_TRY_AGAIN is retried (the constructor's retry_timeout).
         """
 
+class QuorumType(enum.IntEnum):
+    """
+    Whether the cluster has a quorum provider: FREE (none, so always quorate; QUORUM_FREE) or SET
+    (QUORUM_SET).
+    """
+
+    FREE = 0
+    SET = 1
+
+class Quorum:
+    """
+    A connection to corosync's quorum service (quorum_model_initialize, model V1).
+
+    Callbacks run inside dispatch() in the calling thread once trackstart() was called.
+    """
+    def __enter__(self) -> typing.Self: ...
+    def __exit__(
+        self, exc_type: typing.Any, exc_value: typing.Any, traceback: typing.Any
+    ) -> None: ...
+    def __init__(
+        self,
+        *,
+        on_notify: collections.abc.Callable[[bool, corosync.types.RingId, list[int]], None]
+        | None = None,
+        on_nodelist: collections.abc.Callable[
+            [corosync.types.RingId, list[int], list[int], list[int]], None
+        ]
+        | None = None,
+        retry_timeout: typing.SupportsFloat | typing.SupportsIndex = 3.0,
+    ) -> None:
+        """
+        Connect to the local corosync's quorum service (quorum_model_initialize with
+        QUORUM_MODEL_V1). on_notify(quorate, ring_id, members) and on_nodelist(ring_id, members,
+        joined, left) run inside dispatch() after trackstart(). Calls answered with CS_ERR_TRY_AGAIN
+        are retried for up to retry_timeout seconds (0 disables retrying), then raise TryAgainError.
+        """
+    def __repr__(self) -> str: ...
+    def close(self) -> None:
+        """
+        Finalize the connection (quorum_finalize). Idempotent; later calls raise ClosedError.
+        """
+    def dispatch(self, flags: DispatchFlags = DispatchFlags.ALL) -> None:
+        """
+        Run the callbacks of queued events in this thread (quorum_dispatch).
+
+        ALL runs what is queued and returns; ONE_NONBLOCKING runs at most one callback; ONE waits
+        until one callback has run; BLOCKING runs events until the handle is closed or the
+        connection is lost (LibraryError). Waiting releases the GIL and reacts to Ctrl-C. An
+        exception raised by a callback propagates after that callback; later events stay queued.
+        Calling dispatch from one of this handle's callbacks raises RuntimeError. flags may be a
+        DispatchFlags or its int value.
+        """
+    def fileno(self) -> int:
+        """
+        An fd to poll for readability (select, selectors, asyncio), over the connection's
+        (quorum_fd_get); never read from it. It is the same fd, open, for the handle's life:
+        readable while an event is queued, and for good once the handle is closed (from any thread)
+        or the daemon is lost, so that a poll always ends with a dispatch() that says why
+        (ClosedError, LibraryError).
+        """
+    def trackstart(self, flags: TrackFlags = TrackFlags.CHANGES) -> None:
+        """
+        Start reporting to the callbacks (quorum_trackstart): CURRENT, the state now; CHANGES, every
+        change from now on (with the state now); CHANGES_ONLY, the changes alone.
+        """
+    def trackstop(self) -> None:
+        """
+        Stop reporting (quorum_trackstop).
+        """
+    @property
+    def closed(self) -> bool:
+        """
+        True once close() was called.
+        """
+    @property
+    def on_nodelist(
+        self,
+    ) -> (
+        collections.abc.Callable[[corosync.types.RingId, list[int], list[int], list[int]], None]
+        | None
+    ):
+        """
+        fn(ring_id, members, joined, left: list[int]): the nodes of a new ring.
+        """
+    @on_nodelist.setter
+    def on_nodelist(
+        self,
+        arg1: collections.abc.Callable[
+            [corosync.types.RingId, list[int], list[int], list[int]], None
+        ]
+        | None,
+    ) -> None: ...
+    @property
+    def on_notify(
+        self,
+    ) -> collections.abc.Callable[[bool, corosync.types.RingId, list[int]], None] | None:
+        """
+        fn(quorate: bool, ring_id, members: list[int]): the quorum state of a ring.
+        """
+    @on_notify.setter
+    def on_notify(
+        self, arg1: collections.abc.Callable[[bool, corosync.types.RingId, list[int]], None] | None
+    ) -> None: ...
+    @property
+    def quorate(self) -> bool:
+        """
+        Whether this node's partition is quorate (quorum_getquorate).
+        """
+    @property
+    def quorum_type(self) -> QuorumType:
+        """
+        QuorumType.SET when a quorum provider decides quorum, FREE when none is configured (then
+        always quorate), as quorum_model_initialize reported.
+        """
+    @property
+    def retry_timeout(self) -> float:
+        """
+        Seconds a call answered with CS_ERR_TRY_AGAIN is retried (the constructor's retry_timeout).
+        """
+
+class NodeState(enum.IntEnum):
+    """
+    A node's state in votequorum (VOTEQUORUM_NODESTATE_*).
+    """
+
+    MEMBER = 1
+    DEAD = 2
+    LEAVING = 3
+
+class InfoFlag(enum.IntFlag):
+    """
+    The flags of votequorum's node information (VOTEQUORUM_INFO_*).
+    """
+
+    TWO_NODE = 1
+    QUORATE = 2
+    WAIT_FOR_ALL = 4
+    LAST_MAN_STANDING = 8
+    AUTO_TIE_BREAKER = 16
+    ALLOW_DOWNSCALE = 32
+    QDEVICE_REGISTERED = 64
+    QDEVICE_ALIVE = 128
+    QDEVICE_CAST_VOTE = 256
+    QDEVICE_MASTER_WINS = 512
+
+class Votequorum:
+    """
+    A connection to corosync's votequorum service (votequorum_initialize): votes, expected votes,
+    quorum, and the qdevice API.
+
+    Callbacks run inside dispatch() in the calling thread once trackstart() was called.
+    """
+    def __enter__(self) -> typing.Self: ...
+    def __exit__(
+        self, exc_type: typing.Any, exc_value: typing.Any, traceback: typing.Any
+    ) -> None: ...
+    def __init__(
+        self,
+        *,
+        on_notify: collections.abc.Callable[
+            [bool, corosync.types.RingId, list[corosync.votequorum.NodeStatus]], None
+        ]
+        | None = None,
+        on_nodelist: collections.abc.Callable[[corosync.types.RingId, list[int]], None]
+        | None = None,
+        on_expectedvotes: collections.abc.Callable[[int], None] | None = None,
+        retry_timeout: typing.SupportsFloat | typing.SupportsIndex = 3.0,
+    ) -> None:
+        """
+        Connect to the local corosync's votequorum service (votequorum_initialize).
+        on_notify(quorate, ring_id, nodes), on_nodelist(ring_id, nodes) and
+        on_expectedvotes(expected_votes) run inside dispatch() after trackstart(); corosync's quorum
+        notification has no ring id of its own, so on_notify gets the one of the last on_nodelist,
+        which corosync sends first at every ring change (RingId(0, 0) before any). Calls answered
+        with CS_ERR_TRY_AGAIN are retried for up to retry_timeout seconds (0 disables retrying),
+        then raise TryAgainError.
+        """
+    def __repr__(self) -> str: ...
+    def close(self) -> None:
+        """
+        Finalize the connection (votequorum_finalize). Idempotent; later calls raise ClosedError.
+        """
+    def dispatch(self, flags: DispatchFlags = DispatchFlags.ALL) -> None:
+        """
+        Run the callbacks of queued events in this thread (votequorum_dispatch).
+
+        ALL runs what is queued and returns; ONE_NONBLOCKING runs at most one callback; ONE waits
+        until one callback has run; BLOCKING runs events until the handle is closed or the
+        connection is lost (LibraryError). Waiting releases the GIL and reacts to Ctrl-C. An
+        exception raised by a callback propagates after that callback; later events stay queued.
+        Calling dispatch from one of this handle's callbacks raises RuntimeError. flags may be a
+        DispatchFlags or its int value.
+        """
+    def fileno(self) -> int:
+        """
+        An fd to poll for readability (select, selectors, asyncio), over the connection's
+        (votequorum_fd_get); never read from it. It is the same fd, open, for the handle's life:
+        readable while an event is queued, and for good once the handle is closed (from any thread)
+        or the daemon is lost, so that a poll always ends with a dispatch() that says why
+        (ClosedError, LibraryError).
+        """
+    def info(
+        self, nodeid: typing.SupportsInt | typing.SupportsIndex = 0
+    ) -> corosync.votequorum.NodeInfo:
+        """
+        What votequorum knows of a node (votequorum_getinfo): 0 is this node,
+        VOTEQUORUM_QDEVICE_NODEID the qdevice.
+        """
+    def qdevice_master_wins(self, name: str, allow: bool) -> None:
+        """
+        Set the device's master_wins (votequorum_qdevice_master_wins).
+        """
+    def qdevice_poll(self, name: str, cast_vote: bool, ring_id: corosync.types.RingId) -> None:
+        """
+        Tell votequorum the device is alive and whether it casts its vote (votequorum_qdevice_poll),
+        for the ring `ring_id` (the current one, from on_nodelist; corosync answers a stale one with
+        MessageError).
+        """
+    def qdevice_register(self, name: str) -> None:
+        """
+        Register this process as the node's quorum device `name` (votequorum_qdevice_register);
+        names are 1 to 254 bytes.
+        """
+    def qdevice_unregister(self, name: str) -> None:
+        """
+        Unregister the quorum device (votequorum_qdevice_unregister).
+        """
+    def qdevice_update(self, old_name: str, new_name: str) -> None:
+        """
+        Rename the quorum device (votequorum_qdevice_update).
+        """
+    def set_expected(self, votes: typing.SupportsInt | typing.SupportsIndex) -> None:
+        """
+        Set the expected votes of the cluster (votequorum_setexpected); corosync refuses values that
+        would make it inquorate (InvalidParamError).
+        """
+    def set_votes(
+        self,
+        votes: typing.SupportsInt | typing.SupportsIndex,
+        nodeid: typing.SupportsInt | typing.SupportsIndex = 0,
+    ) -> None:
+        """
+        Set a node's votes (votequorum_setvotes); nodeid 0 is this node.
+        """
+    def trackstart(self, flags: TrackFlags = TrackFlags.CHANGES) -> None:
+        """
+        Start reporting to the callbacks (votequorum_trackstart).
+        """
+    def trackstop(self) -> None:
+        """
+        Stop reporting (votequorum_trackstop).
+        """
+    @property
+    def closed(self) -> bool:
+        """
+        True once close() was called.
+        """
+    @property
+    def on_expectedvotes(self) -> collections.abc.Callable[[int], None] | None:
+        """
+        fn(expected_votes: int): they changed.
+        """
+    @on_expectedvotes.setter
+    def on_expectedvotes(self, arg1: collections.abc.Callable[[int], None] | None) -> None: ...
+    @property
+    def on_nodelist(
+        self,
+    ) -> collections.abc.Callable[[corosync.types.RingId, list[int]], None] | None:
+        """
+        fn(ring_id, nodes: list[int]): the nodes of a new ring.
+        """
+    @on_nodelist.setter
+    def on_nodelist(
+        self, arg1: collections.abc.Callable[[corosync.types.RingId, list[int]], None] | None
+    ) -> None: ...
+    @property
+    def on_notify(
+        self,
+    ) -> (
+        collections.abc.Callable[
+            [bool, corosync.types.RingId, list[corosync.votequorum.NodeStatus]], None
+        ]
+        | None
+    ):
+        """
+        fn(quorate: bool, ring_id, nodes: list[NodeStatus]): the cluster's quorum state.
+        """
+    @on_notify.setter
+    def on_notify(
+        self,
+        arg1: collections.abc.Callable[
+            [bool, corosync.types.RingId, list[corosync.votequorum.NodeStatus]], None
+        ]
+        | None,
+    ) -> None: ...
+    @property
+    def retry_timeout(self) -> float:
+        """
+        Seconds a call answered with CS_ERR_TRY_AGAIN is retried (the constructor's retry_timeout).
+        """
+
 CMAP_KEYNAME_MAXLEN: int = 255
 CMAP_KEYNAME_MINLEN: int = 3
 CMAP_MAX_VALUE_SIZE: int = 16384
 CPG_MAX_NAME_LENGTH: int = 128
+VOTEQUORUM_QDEVICE_MAX_NAME_LEN: int = 255
+VOTEQUORUM_QDEVICE_NODEID: int = 0

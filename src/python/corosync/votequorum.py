@@ -1,0 +1,52 @@
+"""Votes, expected votes and quorum of the cluster, and the quorum-device API (corosync's
+votequorum service, ``votequorum.h``)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from corosync._corosync import (
+    VOTEQUORUM_QDEVICE_MAX_NAME_LEN,
+    VOTEQUORUM_QDEVICE_NODEID,
+    InfoFlag,
+    NodeState,
+    TrackFlags,
+    Votequorum,
+)
+
+__all__ = [
+    "VOTEQUORUM_QDEVICE_MAX_NAME_LEN",
+    "VOTEQUORUM_QDEVICE_NODEID",
+    "InfoFlag",
+    "NodeInfo",
+    "NodeState",
+    "NodeStatus",
+    "TrackFlags",
+    "Votequorum",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class NodeInfo:
+    """What votequorum knows of one node (``struct votequorum_info``)."""
+
+    nodeid: int
+    #: A :class:`NodeState`, or the plain number of a state newer than this binding.
+    state: NodeState | int
+    votes: int
+    expected_votes: int
+    highest_expected: int
+    total_votes: int
+    quorum: int
+    flags: InfoFlag
+    qdevice_votes: int
+    qdevice_name: str
+
+
+@dataclass(frozen=True, slots=True)
+class NodeStatus:
+    """A node in a votequorum quorum notification (``votequorum_node_t``)."""
+
+    nodeid: int
+    #: A :class:`NodeState`, or the plain number of a state newer than this binding.
+    state: NodeState | int
