@@ -24,7 +24,8 @@ dispatches the handle without waiting; nothing sleeps in corosync's calls::
   :class:`~corosync.LibraryError`.
 - :func:`mcast` sends without blocking the loop: under flow control it waits on the loop,
   dispatching the handle meanwhile, up to the handle's ``retry_timeout``.
-- :func:`wait_members` waits for a group's membership; :func:`connect` opens and closes a
+- :func:`wait_members` waits for a group's membership, :func:`wait_quorate` for quorum;
+  :func:`connect` opens and closes a
   handle as an async context manager (in a short-lived thread: connecting may wait for the
   daemon).
 
@@ -42,11 +43,12 @@ from collections.abc import Callable, Collection
 from typing import Any, Generic, ParamSpec, Protocol, TypeVar, overload
 
 from corosync._aio_pump import EventStream, Pump, pump_of
-from corosync._corosync import CMAP, CPG
+from corosync._corosync import CMAP, CPG, InfoFlag, Quorum, Votequorum
 from corosync.cmap import Change, TrackEvent, TypedValue
 from corosync.cpg import Address, ConfChg, Deliver, Guarantee, TotemConfChg
 from corosync.errors import TryAgainError
-from corosync.types import RingId
+from corosync.quorum import QuorumNodelist, QuorumNotify
+from corosync.votequorum import ExpectedVotes, VotequorumNodelist, VotequorumNotify
 
 __all__ = [
     "Change",
@@ -55,15 +57,27 @@ __all__ = [
     "CpgEvent",
     "Deliver",
     "EventStream",
+    "ExpectedVotes",
+    "QuorumEvent",
+    "QuorumNodelist",
+    "QuorumNotify",
     "TotemConfChg",
+    "VotequorumEvent",
+    "VotequorumNodelist",
+    "VotequorumNotify",
     "connect",
     "events",
     "mcast",
     "wait_members",
+    "wait_quorate",
 ]
 
 #: What a CPG stream yields.
 CpgEvent = Deliver | ConfChg | TotemConfChg
+#: What a Quorum stream yields.
+QuorumEvent = QuorumNotify | QuorumNodelist
+#: What a Votequorum stream yields.
+VotequorumEvent = VotequorumNotify | VotequorumNodelist | ExpectedVotes
 
 _ALL_CHANGES = TrackEvent.ADD | TrackEvent.DELETE | TrackEvent.MODIFY
 
@@ -77,81 +91,97 @@ H = TypeVar("H", bound=_Closable)
 T = TypeVar("T")
 
 
-def _serve_cpg(cpg: CPG) -> Callable[[Pump], Callable[[], None]]:
-    """Puts wrappers around the CPG's callbacks that publish each event to the pump."""
+#: Each service's callback attributes and the event each one becomes (its arguments, in order,
+#: are the event's fields).
+_EVENTS: dict[type, dict[str, Callable[..., Any]]] = {
+    CPG: {"on_deliver": Deliver, "on_confchg": ConfChg, "on_totem_confchg": TotemConfChg},
+    Quorum: {"on_notify": QuorumNotify, "on_nodelist": QuorumNodelist},
+    Votequorum: {
+        "on_notify": VotequorumNotify,
+        "on_nodelist": VotequorumNodelist,
+        "on_expectedvotes": ExpectedVotes,
+    },
+}
+
+
+def _serve(handle: Any) -> Callable[[Pump], Callable[[], None]]:
+    """Puts wrappers around the handle's callbacks that publish each event to the pump."""
+    events = _EVENTS[type(handle)]
 
     def install(pump: Pump) -> Callable[[], None]:
-        deliver, confchg, totem = cpg.on_deliver, cpg.on_confchg, cpg.on_totem_confchg
-
-        # Each runs the handle's own callback first; the event is queued even if it raises.
-        def on_deliver(group: str | bytes, nodeid: int, pid: int, message: bytes) -> None:
-            try:
-                if deliver is not None:
-                    deliver(group, nodeid, pid, message)
-            finally:
-                pump.publish(Deliver(group, nodeid, pid, message))
-
-        def on_confchg(
-            group: str | bytes, members: list[Address], left: list[Address], joined: list[Address]
-        ) -> None:
-            try:
-                if confchg is not None:
-                    confchg(group, members, left, joined)
-            finally:
-                pump.publish(ConfChg(group, members, left, joined))
-
-        def on_totem_confchg(ring_id: RingId, members: list[int]) -> None:
-            try:
-                if totem is not None:
-                    totem(ring_id, members)
-            finally:
-                pump.publish(TotemConfChg(ring_id, members))
-
-        cpg.on_deliver, cpg.on_confchg, cpg.on_totem_confchg = (
-            on_deliver,
-            on_confchg,
-            on_totem_confchg,
-        )
+        own = {name: getattr(handle, name) for name in events}
+        for name, event in events.items():
+            setattr(handle, name, _publishing(own[name], event, pump))
 
         def uninstall() -> None:
-            if not cpg.closed:
-                cpg.on_deliver, cpg.on_confchg, cpg.on_totem_confchg = deliver, confchg, totem
+            if not handle.closed:
+                for name, callback in own.items():
+                    setattr(handle, name, callback)
 
         return uninstall
 
     return install
 
 
+def _publishing(
+    callback: Callable[..., object] | None, event: Callable[..., Any], pump: Pump
+) -> Callable[..., None]:
+    # Runs the handle's own callback first; the event is queued even if it raises.
+    def wrapper(*args: Any) -> None:
+        try:
+            if callback is not None:
+                callback(*args)
+        finally:
+            pump.publish(event(*args))
+
+    return wrapper
+
+
 @overload
 def events(handle: CPG, key: None = None) -> EventStream[CpgEvent]: ...
+@overload
+def events(handle: Quorum, key: None = None) -> EventStream[QuorumEvent]: ...
+@overload
+def events(handle: Votequorum, key: None = None) -> EventStream[VotequorumEvent]: ...
 @overload
 def events(
     handle: CMAP, key: str, *, events: TrackEvent = _ALL_CHANGES, prefix: bool = False
 ) -> EventStream[Change]: ...
 def events(
-    handle: CPG | CMAP,
+    handle: CPG | CMAP | Quorum | Votequorum,
     key: str | None = None,
     *,
     events: TrackEvent = _ALL_CHANGES,
     prefix: bool = False,
-) -> EventStream[CpgEvent] | EventStream[Change]:
+) -> (
+    EventStream[CpgEvent]
+    | EventStream[QuorumEvent]
+    | EventStream[VotequorumEvent]
+    | EventStream[Change]
+):
     """A stream of the handle's events, from now on, inside the running loop.
 
-    For a CPG: every :class:`Deliver`, :class:`ConfChg` and :class:`TotemConfChg`. For a CMAP:
-    the :class:`Change` of `key` (or, with ``prefix=True``, of every key it prefixes), through a
-    track that the stream holds until it is closed. ClosedError for a closed handle.
+    For a CPG: every :class:`Deliver`, :class:`ConfChg` and :class:`TotemConfChg`. For a
+    Quorum: :class:`QuorumNotify` and :class:`QuorumNodelist`; for a Votequorum:
+    :class:`VotequorumNotify`, :class:`VotequorumNodelist` and :class:`ExpectedVotes` (both
+    report once their ``trackstart()`` was called: aio does not choose what to track). For a
+    CMAP: the :class:`Change` of `key` (or, with ``prefix=True``, of every key it prefixes),
+    through a track that the stream holds until it is closed. ClosedError for a closed
+    handle.
     """
-    if isinstance(handle, CPG):
-        if key is not None:
-            raise TypeError("events(cpg) takes no key")
-        pump = pump_of(handle, _serve_cpg(handle))
-        pump.keeps_backlog = True
-        return EventStream[CpgEvent](pump)
     if isinstance(handle, CMAP):
         if key is None:
             raise TypeError("events(cmap, key) needs the key (or prefix) to follow")
         return _cmap_stream(handle, key, events, prefix)
-    raise TypeError(f"events() takes a CPG or a CMAP, not {type(handle).__name__}")
+    if type(handle) not in _EVENTS:
+        raise TypeError(
+            f"events() takes a CPG, CMAP, Quorum or Votequorum, not {type(handle).__name__}"
+        )
+    if key is not None:
+        raise TypeError(f"events({type(handle).__name__.lower()}) takes no key")
+    pump = pump_of(handle, _serve(handle))
+    pump.keeps_backlog = True
+    return EventStream[Any](pump)
 
 
 def _cmap_stream(cmap: CMAP, key: str, which: TrackEvent, prefix: bool) -> EventStream[Change]:
@@ -226,7 +256,7 @@ async def wait_members(
     if count is None and nodeids is None:
         raise TypeError("wait_members() needs count or nodeids")
     wanted = set(nodeids or ())
-    pump = pump_of(cpg, _serve_cpg(cpg))
+    pump = pump_of(cpg, _serve(cpg))
     pump.keeps_backlog = True  # what it dispatches stays for the streams to come
 
     async def until_there() -> list[Address]:
@@ -239,6 +269,26 @@ async def wait_members(
 
     async with asyncio.timeout(timeout):
         return await until_there()
+
+
+async def wait_quorate(handle: Quorum | Votequorum, timeout: float | None = None) -> None:
+    """Returns once this node's partition is quorate (:attr:`Quorum.quorate`, or the QUORATE
+    flag of :meth:`Votequorum.info`); the builtin TimeoutError after `timeout` seconds. Each
+    event of the handle wakes it (start tracking to be woken at once); it also looks once a
+    second."""
+    if type(handle) not in (Quorum, Votequorum):
+        raise TypeError(f"wait_quorate() takes a Quorum or a Votequorum, not {type(handle)}")
+    pump = pump_of(handle, _serve(handle))
+    pump.keeps_backlog = True  # what it dispatches stays for the streams to come
+
+    def quorate() -> bool:
+        if isinstance(handle, Quorum):
+            return handle.quorate
+        return InfoFlag.QUORATE in handle.info().flags
+
+    async with asyncio.timeout(timeout):
+        while not quorate():
+            await pump.progress(1.0)
 
 
 class Connected(Generic[H]):

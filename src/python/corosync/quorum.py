@@ -8,6 +8,28 @@
 
 from __future__ import annotations
 
-from corosync._corosync import Quorum, QuorumType, TrackFlags
+from dataclasses import dataclass
 
-__all__ = ["Quorum", "QuorumType", "TrackFlags"]
+from corosync._corosync import Quorum, QuorumType, TrackFlags
+from corosync.types import RingId
+
+__all__ = ["Quorum", "QuorumNodelist", "QuorumNotify", "QuorumType", "TrackFlags"]
+
+
+@dataclass(frozen=True, slots=True)
+class QuorumNotify:
+    """The quorum state of a ring (the ``on_notify`` callback; corosync.aio yields it)."""
+
+    quorate: bool
+    ring_id: RingId
+    members: list[int]
+
+
+@dataclass(frozen=True, slots=True)
+class QuorumNodelist:
+    """The nodes of a new ring (the ``on_nodelist`` callback; corosync.aio yields it)."""
+
+    ring_id: RingId
+    members: list[int]
+    joined: list[int]
+    left: list[int]

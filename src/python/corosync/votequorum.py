@@ -13,16 +13,20 @@ from corosync._corosync import (
     TrackFlags,
     Votequorum,
 )
+from corosync.types import RingId
 
 __all__ = [
     "VOTEQUORUM_QDEVICE_MAX_NAME_LEN",
     "VOTEQUORUM_QDEVICE_NODEID",
+    "ExpectedVotes",
     "InfoFlag",
     "NodeInfo",
     "NodeState",
     "NodeStatus",
     "TrackFlags",
     "Votequorum",
+    "VotequorumNodelist",
+    "VotequorumNotify",
 ]
 
 
@@ -50,3 +54,27 @@ class NodeStatus:
     nodeid: int
     #: A :class:`NodeState`, or the plain number of a state newer than this binding.
     state: NodeState | int
+
+
+@dataclass(frozen=True, slots=True)
+class VotequorumNotify:
+    """The cluster's quorum state (the ``on_notify`` callback; corosync.aio yields it)."""
+
+    quorate: bool
+    ring_id: RingId
+    nodes: list[NodeStatus]
+
+
+@dataclass(frozen=True, slots=True)
+class VotequorumNodelist:
+    """The nodes of a new ring (the ``on_nodelist`` callback; corosync.aio yields it)."""
+
+    ring_id: RingId
+    nodes: list[int]
+
+
+@dataclass(frozen=True, slots=True)
+class ExpectedVotes:
+    """The expected votes changed (``on_expectedvotes``; corosync.aio yields it)."""
+
+    expected_votes: int
