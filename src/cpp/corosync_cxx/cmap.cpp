@@ -27,10 +27,18 @@ constexpr int kGetAttempts = 8;
 // ICMAP_MAX_VALUE_LEN); a STRING is sent without its NUL, so this is its text's limit too.
 constexpr size_t kMaxValueSize = 16 * 1024;
 
-bool valid_key_char(char c) {
-  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-         c == '.' || c == '_' || c == '-' || c == '/' || c == ':';
-}
+// icmap_is_valid_name_char as a table: every get and set checks each byte of its key.
+struct KeyChars {
+  bool allowed[256] = {};
+  KeyChars() {
+    for (unsigned char c = 0; c < 128; ++c)
+      allowed[c] = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                   c == '.' || c == '_' || c == '-' || c == '/' || c == ':';
+  }
+};
+const KeyChars kKeyChars;
+
+bool valid_key_char(char c) { return kKeyChars.allowed[static_cast<unsigned char>(c)]; }
 
 // A key as the C calls take it: checked, NUL-terminated, on the stack.
 class KeyName {

@@ -263,13 +263,16 @@ py::object value_type_object(cmap_value_types_t type) {
 }
 
 py::object typed_value(cmap_value_types_t type, std::string_view data) {
-  // TypedValue is a NamedTuple: tuple's own constructor makes one without running the
-  // class's Python-level __new__.
-  py::tuple fields = py::make_tuple(value_type_object(type), value_to_python(type, data));
+  // TypedValue is a NamedTuple, a tuple subclass: allocated and filled here as tuple's own
+  // constructor does, without running the class's Python-level __new__.
+  py::object kind = value_type_object(type);
+  py::object value = value_to_python(type, data);
   auto* cls = reinterpret_cast<PyTypeObject*>(cmap_types().typed_value.ptr());
-  PyObject* value = PyTuple_Type.tp_new(cls, py::make_tuple(fields).ptr(), nullptr);
-  if (!value) throw py::error_already_set();
-  return py::reinterpret_steal<py::object>(value);
+  PyObject* pair = cls->tp_alloc(cls, 2);
+  if (!pair) throw py::error_already_set();
+  PyTuple_SET_ITEM(pair, 0, kind.release().ptr());
+  PyTuple_SET_ITEM(pair, 1, value.release().ptr());
+  return py::reinterpret_steal<py::object>(pair);
 }
 
 py::str key_to_python(std::string_view key) {
