@@ -310,5 +310,13 @@ def mine(group: str, messages: list[bytes]) -> list[Deliver]:
     return [Deliver(group, 1, PID, message) for message in messages]
 
 
+async def events_after_a_mcast(cpg: corosync.CPG, count: int) -> list[CpgEvent]:
+    """Multicast ``b"after"`` on `cpg`, then the first `count` events of a new stream (closed
+    after): whether the handle still works and kept what was dispatched meanwhile."""
+    await aio.mcast(cpg, b"after")
+    async with aio.events(cpg) as stream:
+        return await take(stream, count)
+
+
 def is_message(message: bytes) -> Callable[[CpgEvent], bool]:
     return lambda event: isinstance(event, Deliver) and event.message == message

@@ -1,6 +1,6 @@
-"""CMAP test helpers: unique key names, recording track callbacks, pumping handles, reading
+"""CMAP test helpers: unique key names, recording track callbacks, waiting for an event, reading
 what ``corosync-cmapctl`` prints, and counting the requests corosync received on one CMAP
-connection."""
+connection. (Pumping handles until something happened: cpg_events.pump, for CMAP too.)"""
 
 from __future__ import annotations
 
@@ -9,9 +9,8 @@ import os
 import re
 import select
 import struct
-import time
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import corosync
@@ -89,24 +88,6 @@ class ChangeRecorder:
 
     def keys(self) -> list[str]:
         return [c.key for c in self.changes]
-
-
-def pump(
-    handles: Sequence[corosync.CMAP],
-    until: Callable[[], bool],
-    *,
-    timeout: float = 15.0,
-    what: str = "the expected events",
-) -> None:
-    """Dispatch the handles as their fds become readable until ``until()`` holds."""
-    deadline = time.monotonic() + timeout
-    while not until():
-        left = deadline - time.monotonic()
-        if left <= 0:
-            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
-        readable, _, _ = select.select(list(handles), [], [], min(left, 0.5))
-        for handle in readable:
-            handle.dispatch(corosync.DispatchFlags.ALL)
 
 
 def wait_readable(handle: corosync.CMAP, timeout: float = 10.0) -> None:

@@ -5,17 +5,27 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import ParamSpec, Protocol, TypeVar
 
 import pytest
-from aio_helpers import LOOPS, Run, runner
+from aio_helpers import LOOPS, Member, Run, runner
+from example_processes import Running, StartOn
 
 import corosync
-from corosync.testing import Node
+from corosync.testing import Cluster, Node
 
 CpgFactory = Callable[..., corosync.CPG]
 # A string: corosync.CMAP is looked up only when a CMAP test runs.
 CmapFactory = Callable[..., "corosync.CMAP"]
+MemberFactory = Callable[[str], Member]
+P = ParamSpec("P")
+
+
+class SupportsClose(Protocol):
+    def close(self) -> None: ...
+
+
+Closable = TypeVar("Closable", bound=SupportsClose)
 
 
 @pytest.fixture
@@ -24,34 +34,31 @@ def group() -> str:
     return f"test-{uuid.uuid4().hex[:12]}"
 
 
+def _closing(make: Callable[P, Closable]) -> Iterator[Callable[P, Closable]]:
+    """The body of the fixtures below that open or start things: yields `make`, noting what
+    it makes, and closes all of that once the fixture is torn down."""
+    made: list[Closable] = []
+
+    def factory(*args: P.args, **kwargs: P.kwargs) -> Closable:
+        thing = make(*args, **kwargs)
+        made.append(thing)
+        return thing
+
+    yield factory
+    for thing in made:
+        thing.close()
+
+
 @pytest.fixture
 def open_cpg(corosync_node: Node) -> Iterator[CpgFactory]:
     """Opens CPG handles on the one-node cluster's node; closes them after the test."""
-    handles: list[corosync.CPG] = []
-
-    def factory(**kwargs: Any) -> corosync.CPG:
-        handle = corosync_node.connect(corosync.CPG, **kwargs)
-        handles.append(handle)
-        return handle
-
-    yield factory
-    for handle in handles:
-        handle.close()
+    yield from _closing(lambda **kwargs: corosync_node.connect(corosync.CPG, **kwargs))
 
 
 @pytest.fixture
 def open_cmap(corosync_node: Node) -> Iterator[CmapFactory]:
     """Opens CMAP handles on the one-node cluster's node; closes them after the test."""
-    handles: list[corosync.CMAP] = []
-
-    def factory(**kwargs: Any) -> corosync.CMAP:
-        handle = corosync_node.connect(corosync.CMAP, **kwargs)
-        handles.append(handle)
-        return handle
-
-    yield factory
-    for handle in handles:
-        handle.close()
+    yield from _closing(lambda **kwargs: corosync_node.connect(corosync.CMAP, **kwargs))
 
 
 @pytest.fixture
@@ -71,3 +78,18 @@ def run(request: pytest.FixtureRequest) -> Run:
     """Runs a coroutine on a new event loop of each kind (asyncio's, uvloop's): a test using
     it runs once per kind."""
     return runner(request.param)
+
+
+@pytest.fixture
+def start_member(corosync_node: Node) -> Iterator[MemberFactory]:
+    """Starts a member of a group in a process of its own on the one-node cluster's node
+    (aio_helpers.Member); kills what is left after the test."""
+    yield from _closing(lambda group: Member(corosync_node, group))
+
+
+@pytest.fixture
+def run_on(corosync_cluster: Cluster) -> Iterator[StartOn]:
+    """Starts examples on a node of the shared cluster; kills what is left after the test."""
+    yield from _closing(
+        lambda nodeid, script, *args: Running(corosync_cluster.node(nodeid), script, *args)
+    )

@@ -1,4 +1,5 @@
-"""Recording CPG callbacks and pumping handles until something happened (test helpers)."""
+"""Recording CPG callbacks and pumping handles (CPG or CMAP) until something happened (test
+helpers)."""
 
 from __future__ import annotations
 
@@ -90,7 +91,7 @@ def joined(
 
 
 def pump(
-    handles: Sequence[corosync.CPG],
+    handles: Sequence[corosync.CPG | corosync.CMAP],
     until: Callable[[], bool],
     *,
     timeout: float = 15.0,

@@ -17,10 +17,10 @@ from aio_helpers import (
     PID,
     Boom,
     CpgEvent,
-    Member,
     Run,
     delivered,
     describe,
+    events_after_a_mcast,
     is_message,
     members_of,
     mine,
@@ -32,29 +32,26 @@ from aio_helpers import (
     take,
     take_until,
 )
-from conftest import CpgFactory
+from conftest import CpgFactory, MemberFactory
 
 import corosync
 from corosync import aio
 from corosync.cpg import Address, ConfChg, Deliver, Reason, TotemConfChg
-from corosync.testing import Node
 
 
 class TestOrder:
     def test_deliveries_and_confchgs_arrive_in_corosyncs_order(
-        self, run: Run, corosync_node: Node, open_cpg: CpgFactory, group: str
+        self, run: Run, start_member: MemberFactory, open_cpg: CpgFactory, group: str
     ) -> None:
         cpg = open_cpg()
-        members: list[Member] = []
 
-        async def main() -> list[CpgEvent]:
+        async def main() -> tuple[list[CpgEvent], int]:
             stream = aio.events(cpg)
             cpg.join(group)
             events = [await anext(stream)]
             await send_numbered(cpg, 50)
             events += await take(stream, 50)
-            member = Member(corosync_node, group)
-            members.append(member)
+            member = start_member(group)
             events.append(await anext(stream))
             member.say("from the other process")
             events.append(await anext(stream))
@@ -62,14 +59,9 @@ class TestOrder:
             events.append(await anext(stream))
             member.leave()
             events.append(await anext(stream))
-            return events
+            return events, member.pid
 
-        try:
-            events = run(main())
-        finally:
-            for member in members:
-                member.close()
-        other = members[0].pid
+        events, other = run(main())
         assert [describe(e) for e in events] == [
             my_join(group),
             *mine(group, numbered(50)),
@@ -514,9 +506,7 @@ class TestCancellation:
             with pytest.raises(asyncio.CancelledError):
                 await waiting
             reading = registered(cpg.fileno())
-            await aio.mcast(cpg, b"after")
-            async with aio.events(cpg) as stream:
-                return reading, await take(stream, 2)
+            return reading, await events_after_a_mcast(cpg, 2)
 
         reading, events = run(main())
         assert not reading, "a cancelled wait_members left a reader on the fd"

@@ -21,10 +21,10 @@ from aio_helpers import (
     Boom,
     CpgEvent,
     Heartbeat,
-    Member,
     Run,
     delivered,
     describe,
+    events_after_a_mcast,
     is_message,
     members_of,
     mine,
@@ -35,7 +35,7 @@ from aio_helpers import (
     take,
     take_until,
 )
-from conftest import CpgFactory
+from conftest import CpgFactory, MemberFactory
 from test_retry import daemon_stopped, state, wait_until
 
 import corosync
@@ -225,28 +225,23 @@ async def take_until_count(stream: AsyncIterator[CpgEvent], count: int) -> list[
 
 class TestWaitMembers:
     def test_wait_members_returns_once_the_count_is_reached(
-        self, run: Run, corosync_node: Node, open_cpg: CpgFactory, group: str
+        self, run: Run, start_member: MemberFactory, open_cpg: CpgFactory, group: str
     ) -> None:
         cpg = open_cpg()
-        members: list[Member] = []
 
-        async def main() -> tuple[list[Address], list[Address], bool]:
+        async def main() -> tuple[list[Address], list[Address], int, bool]:
             cpg.join(group)
             alone = await aio.wait_members(cpg, group, 1)
             waiting = asyncio.create_task(aio.wait_members(cpg, group, 2))
             await asyncio.sleep(0.2)
             assert not waiting.done(), f"wait_members(2) returned {waiting.result()}"
-            members.append(Member(corosync_node, group))
+            member = start_member(group)
             both = await waiting
-            return alone, both, registered(cpg.fileno())
+            return alone, both, member.pid, registered(cpg.fileno())
 
-        try:
-            alone, both, reading = run(main())
-        finally:
-            for member in members:
-                member.close()
+        alone, both, other, reading = run(main())
         assert members_of(alone) == [(1, PID)]
-        assert members_of(both) == sorted([(1, PID), (1, members[0].pid)])
+        assert members_of(both) == sorted([(1, PID), (1, other)])
         assert not reading, "the fd still has a reader after wait_members returned"
 
     def test_wait_members_by_node_ids(self, run: Run, open_cpg: CpgFactory, group: str) -> None:
@@ -277,9 +272,7 @@ class TestWaitMembers:
                 await aio.wait_members(cpg, group, timeout=0.5, **wanted)
             reading = registered(cpg.fileno())
             # The handle is still usable, and the events dispatched meanwhile kept.
-            await aio.mcast(cpg, b"after")
-            async with aio.events(cpg) as stream:
-                return reading, await take(stream, 2)
+            return reading, await events_after_a_mcast(cpg, 2)
 
         reading, events = run(main())
         assert not reading, "the fd still has a reader after wait_members timed out"

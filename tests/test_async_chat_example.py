@@ -4,44 +4,29 @@ input from a file, SIGINT and SIGTERM, and the loss of corosync."""
 
 from __future__ import annotations
 
-import re
 import signal
 import subprocess
 import sys
 import tempfile
 import uuid
-from collections.abc import Iterator
 
 import pytest
-from test_examples import EXAMPLES, TIMEOUT, Running, StartOn
+from example_processes import (
+    EXAMPLES,
+    TIMEOUT,
+    Running,
+    StartOn,
+    end_input_and_leave,
+    introduced,
+    type_at_once,
+)
 
 from corosync.testing import Cluster, Node, python_env
 
 
 @pytest.fixture
-def run_on(corosync_cluster: Cluster) -> Iterator[StartOn]:
-    """Starts examples on a node of the shared cluster; kills what is left after the test."""
-    started: list[Running] = []
-
-    def start(nodeid: int, script: str, *args: str) -> Running:
-        running = Running(corosync_cluster.node(nodeid), script, *args)
-        started.append(running)
-        return running
-
-    yield start
-    for running in started:
-        running.close()
-
-
-@pytest.fixture
 def group() -> str:
     return f"async-chat-{uuid.uuid4().hex[:12]}"
-
-
-def introduced(a: Running, a_nick: str, a_node: int, b: Running, b_nick: str, b_node: int) -> None:
-    """Wait until each of two chats has learnt the other's nick."""
-    a.wait_for(rf"^\*\*\* node {b_node} pid {b.proc.pid} is {b_nick}$")
-    b.wait_for(rf"^\*\*\* node {a_node} pid {a.proc.pid} is {a_nick}$")
 
 
 def test_async_chat_and_cpg_chat_talk_both_ways(run_on: StartOn, group: str) -> None:
@@ -60,21 +45,12 @@ def test_async_chat_and_cpg_chat_talk_both_ways(run_on: StartOn, group: str) -> 
         chat.wait_for(r"^\[bert@2\] hello from select$")
 
     # Both type at once: each sees both lines, and in the same order as the other.
-    for i in range(5):
-        anna.type(f"a{i}")
-        bert.type(f"b{i}")
-    said = re.compile(r"^\[(anna@1|bert@2)\] [ab]\d$")
-    for chat in (anna, bert):
-        chat.wait_for(r"^\[anna@1\] a4$")
-        chat.wait_for(r"^\[bert@2\] b4$")
-    orders = [[line for line in chat.lines if said.match(line)] for chat in (anna, bert)]
+    orders = type_at_once(anna, "anna@1", bert, "bert@2")
     assert len(orders[0]) == 10
     assert orders[0] == orders[1]
 
     # cpg_chat's end of input: the asyncio chat reports the leave.
-    bert.stdin.close()
-    bert.wait_for(f"you left {group}")
-    anna.wait_for(rf"^\*\*\* bert@2 \(pid {bert.proc.pid}\) left {group}: left$")
+    end_input_and_leave(bert, "bert@2", anna, group)
     assert bert.finish() == 0
 
     # The asyncio chat's end of input: it leaves and exits 0.

@@ -8,6 +8,7 @@ from collections.abc import Callable, Iterator
 
 import pytest
 from cmap_helpers import ChangeRecorder, wait_readable
+from conftest import CmapFactory
 
 import corosync
 from corosync import CsError, DispatchFlags
@@ -21,15 +22,6 @@ def node(corosync_node: Node) -> Iterator[Node]:
     yield corosync_node
     if not corosync_node.alive:
         corosync_node.cluster.restart(corosync_node.nodeid)
-
-
-@pytest.fixture
-def handles() -> Iterator[list[corosync.CMAP]]:
-    """Handles to close after the test."""
-    opened: list[corosync.CMAP] = []
-    yield opened
-    for handle in opened:
-        handle.close()
 
 
 def kill(node: Node) -> None:
@@ -55,10 +47,9 @@ CALLS: dict[str, Callable[[corosync.CMAP], object]] = {
 
 @pytest.mark.parametrize("call", list(CALLS), ids=str)
 def test_the_next_call_after_the_daemon_died_raises_library_error(
-    node: Node, handles: list[corosync.CMAP], call: str
+    node: Node, open_cmap: CmapFactory, call: str
 ) -> None:
-    cmap = node.connect(corosync.CMAP)
-    handles.append(cmap)
+    cmap = open_cmap()
     cmap.set("test.lost.k", 5, ValueType.UINT8)
     kill(node)
     with pytest.raises(corosync.LibraryError) as info:
@@ -74,11 +65,8 @@ def test_the_next_call_after_the_daemon_died_raises_library_error(
         CALLS[call](cmap)
 
 
-def test_get_and_dispatch_name_the_failed_corosync_call(
-    node: Node, handles: list[corosync.CMAP]
-) -> None:
-    cmap = node.connect(corosync.CMAP)
-    handles.append(cmap)
+def test_get_and_dispatch_name_the_failed_corosync_call(node: Node, open_cmap: CmapFactory) -> None:
+    cmap = open_cmap()
     kill(node)
     with pytest.raises(corosync.LibraryError) as got:
         cmap.get("totem.cluster_name")
@@ -89,10 +77,9 @@ def test_get_and_dispatch_name_the_failed_corosync_call(
 
 
 def test_the_fd_wakes_up_and_dispatch_raises_library_error(
-    node: Node, handles: list[corosync.CMAP]
+    node: Node, open_cmap: CmapFactory
 ) -> None:
-    cmap = node.connect(corosync.CMAP)
-    handles.append(cmap)
+    cmap = open_cmap()
     recorder = ChangeRecorder()
     cmap.track("test.lost.", recorder, prefix=True)
     kill(node)
@@ -105,11 +92,8 @@ def test_the_fd_wakes_up_and_dispatch_raises_library_error(
     assert recorder.changes == []
 
 
-def test_a_blocking_dispatch_ends_with_library_error(
-    node: Node, handles: list[corosync.CMAP]
-) -> None:
-    cmap = node.connect(corosync.CMAP)
-    handles.append(cmap)
+def test_a_blocking_dispatch_ends_with_library_error(node: Node, open_cmap: CmapFactory) -> None:
+    cmap = open_cmap()
     cmap.track("test.lost.", ChangeRecorder(), prefix=True)
     failures: list[BaseException] = []
 
@@ -128,10 +112,9 @@ def test_a_blocking_dispatch_ends_with_library_error(
 
 
 def test_an_iterator_from_before_the_loss_raises_library_error(
-    node: Node, handles: list[corosync.CMAP]
+    node: Node, open_cmap: CmapFactory
 ) -> None:
-    cmap = node.connect(corosync.CMAP)
-    handles.append(cmap)
+    cmap = open_cmap()
     keys = cmap.keys()
     items = cmap.items()
     assert next(keys) and next(items)
@@ -146,35 +129,27 @@ def test_an_iterator_from_before_the_loss_raises_library_error(
     cmap.close()
 
 
-def test_a_stats_handle_fails_the_same_way(node: Node, handles: list[corosync.CMAP]) -> None:
-    stats = node.connect(corosync.CMAP, map=CmapMap.STATS)
-    handles.append(stats)
+def test_a_stats_handle_fails_the_same_way(node: Node, open_cmap: CmapFactory) -> None:
+    stats = open_cmap(map=CmapMap.STATS)
     assert "stats.srp.mcast_tx" in stats
     kill(node)
     with pytest.raises(corosync.LibraryError):
         stats.get("stats.srp.mcast_tx")
 
 
-def test_untrack_after_the_loss_raises_library_error(
-    node: Node, handles: list[corosync.CMAP]
-) -> None:
-    cmap = node.connect(corosync.CMAP)
-    handles.append(cmap)
+def test_untrack_after_the_loss_raises_library_error(node: Node, open_cmap: CmapFactory) -> None:
+    cmap = open_cmap()
     track = cmap.track("test.lost.k", ChangeRecorder())
     kill(node)
     with pytest.raises(corosync.LibraryError):
         cmap.untrack(track)
 
 
-def test_a_new_handle_works_once_the_daemon_is_back(
-    node: Node, handles: list[corosync.CMAP]
-) -> None:
-    old = node.connect(corosync.CMAP)
-    handles.append(old)
+def test_a_new_handle_works_once_the_daemon_is_back(node: Node, open_cmap: CmapFactory) -> None:
+    old = open_cmap()
     kill(node)
     node.cluster.restart(node.nodeid)
     with pytest.raises(corosync.LibraryError):
         old.get("totem.cluster_name")  # a lost connection stays lost
-    new = node.connect(corosync.CMAP)
-    handles.append(new)
+    new = open_cmap()
     assert new.get("nodelist.node.0.nodeid").value == 1

@@ -16,10 +16,10 @@ from cmap_helpers import (
     Change,
     ChangeRecorder,
     cmapctl,
-    pump,
     wait_readable,
 )
 from conftest import CmapFactory
+from cpg_events import pump
 
 import corosync
 from corosync import DispatchFlags

@@ -25,6 +25,18 @@ def assert_missing(cmap: corosync.CMAP, key: str) -> None:
         cmap.get(key)
 
 
+def assert_refused(
+    cmap: corosync.CMAP,
+    key: str,
+    *args: Any,
+    raises: type[Exception] | tuple[type[Exception], ...],
+) -> None:
+    """``cmap.set(key, *args)`` raises `raises` and leaves `key` missing."""
+    with pytest.raises(raises):
+        cmap.set(key, *args)
+    assert_missing(cmap, key)
+
+
 class TestIntegerTypes:
     @pytest.mark.parametrize("kind", INTEGER_TYPES, ids=lambda t: t.name)
     def test_the_minimum_and_the_maximum_round_trip(
@@ -75,9 +87,7 @@ class TestIntegerTypes:
     def test_an_integer_type_takes_int_only(
         self, cmap: corosync.CMAP, prefix: str, kind: ValueType, value: Any
     ) -> None:
-        with pytest.raises(TypeError):
-            cmap.set(prefix + "n", value, kind)
-        assert_missing(cmap, prefix + "n")
+        assert_refused(cmap, prefix + "n", value, kind, raises=TypeError)
 
 
 class TestFloatingPoint:
@@ -100,9 +110,7 @@ class TestFloatingPoint:
     def test_float_refuses_finite_values_beyond_a_c_float(
         self, cmap: corosync.CMAP, prefix: str, value: float
     ) -> None:
-        with pytest.raises(OverflowError):
-            cmap.set(prefix + "f", value, ValueType.FLOAT)
-        assert_missing(cmap, prefix + "f")
+        assert_refused(cmap, prefix + "f", value, ValueType.FLOAT, raises=OverflowError)
 
     def test_double_holds_its_extremes(self, cmap: corosync.CMAP, prefix: str) -> None:
         info = sys.float_info
@@ -119,9 +127,7 @@ class TestFloatingPoint:
         assert type(got.value) is float
 
     def test_double_refuses_an_int_beyond_its_range(self, cmap: corosync.CMAP, prefix: str) -> None:
-        with pytest.raises(OverflowError):
-            cmap.set(prefix + "d", 2**1024, ValueType.DOUBLE)
-        assert_missing(cmap, prefix + "d")
+        assert_refused(cmap, prefix + "d", 2**1024, ValueType.DOUBLE, raises=OverflowError)
 
     @pytest.mark.parametrize("kind", [ValueType.FLOAT, ValueType.DOUBLE], ids=lambda t: t.name)
     def test_nan_and_infinities_round_trip(
@@ -139,9 +145,7 @@ class TestFloatingPoint:
     def test_floating_types_take_int_or_float_only(
         self, cmap: corosync.CMAP, prefix: str, kind: ValueType, value: Any
     ) -> None:
-        with pytest.raises(TypeError):
-            cmap.set(prefix + "f", value, kind)
-        assert_missing(cmap, prefix + "f")
+        assert_refused(cmap, prefix + "f", value, kind, raises=TypeError)
 
 
 class TestString:
@@ -167,9 +171,7 @@ class TestString:
     def test_an_embedded_nul_raises_value_error(
         self, cmap: corosync.CMAP, prefix: str, value: str | bytes
     ) -> None:
-        with pytest.raises(ValueError):
-            cmap.set(prefix + "s", value, ValueType.STRING)
-        assert_missing(cmap, prefix + "s")
+        assert_refused(cmap, prefix + "s", value, ValueType.STRING, raises=ValueError)
         # Nor does it truncate an existing value.
         cmap.set(prefix + "s", "kept")
         with pytest.raises(ValueError):
@@ -250,9 +252,7 @@ class TestBinary:
         assert cmap.get(prefix + "b") == TypedValue(ValueType.BINARY, bytes(value))
 
     def test_a_str_for_binary_raises_type_error(self, cmap: corosync.CMAP, prefix: str) -> None:
-        with pytest.raises(TypeError):
-            cmap.set(prefix + "b", "text", ValueType.BINARY)
-        assert_missing(cmap, prefix + "b")
+        assert_refused(cmap, prefix + "b", "text", ValueType.BINARY, raises=TypeError)
         cmap.set(prefix + "b", b"bytes")
         with pytest.raises(TypeError):
             cmap.set(prefix + "b", "text")  # the existing key's type is BINARY
@@ -330,9 +330,7 @@ class TestTypeInference:
     def test_an_int_beyond_int64_and_uint64_raises_overflow_error(
         self, cmap: corosync.CMAP, prefix: str, value: int
     ) -> None:
-        with pytest.raises(OverflowError):
-            cmap.set(prefix + "k", value)
-        assert_missing(cmap, prefix + "k")
+        assert_refused(cmap, prefix + "k", value, raises=OverflowError)
 
     @pytest.mark.parametrize(
         "value",
@@ -342,9 +340,7 @@ class TestTypeInference:
     def test_bool_and_other_types_raise_type_error(
         self, cmap: corosync.CMAP, prefix: str, value: Any
     ) -> None:
-        with pytest.raises(TypeError):
-            cmap.set(prefix + "k", value)
-        assert_missing(cmap, prefix + "k")
+        assert_refused(cmap, prefix + "k", value, raises=TypeError)
 
     def test_without_a_type_an_existing_key_keeps_its_type(
         self, cmap: corosync.CMAP, prefix: str
@@ -408,6 +404,4 @@ class TestTypeInference:
     def test_an_unknown_type_is_refused(
         self, cmap: corosync.CMAP, prefix: str, kind: object
     ) -> None:
-        with pytest.raises((TypeError, ValueError)):
-            cmap.set(prefix + "k", 5, kind)  # type: ignore[arg-type]
-        assert_missing(cmap, prefix + "k")
+        assert_refused(cmap, prefix + "k", 5, kind, raises=(TypeError, ValueError))

@@ -4,69 +4,26 @@ options, exit statuses and signals behave as documented."""
 
 from __future__ import annotations
 
-import os
 import re
-import selectors
 import signal
-import subprocess
 import sys
 import tempfile
 import time
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Protocol
 
 import pytest
 from cmap_helpers import cmapctl
+from example_processes import EXAMPLES, TIMEOUT, Program
 
 import corosync
 from corosync.cmap import ValueType
-from corosync.testing import Node, python_env
-
-EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "cmap_watch.py"
-TIMEOUT = 20.0
+from corosync.testing import Node
 
 
-class Program:
-    """A program running inside a node's namespace, its output collected by line."""
-
-    def __init__(self, node: Node, argv: list[str], *, python: bool = False) -> None:
-        self.proc = node.popen(
-            argv,
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            env=python_env() if python else None,
-        )
-        assert self.proc.stdout is not None and self.proc.stdin is not None
-        self.stdin, self.stdout = self.proc.stdin, self.proc.stdout
-        self.lines: list[str] = []
-        self.partial = b""
-        self.eof = False
-
-    def read(self, timeout: float) -> None:
-        """Collect the output that arrives within `timeout` seconds."""
-        with selectors.DefaultSelector() as selector:
-            selector.register(self.stdout, selectors.EVENT_READ)
-            if not selector.select(timeout):
-                return
-        data = os.read(self.stdout.fileno(), 65536)
-        self.eof = not data
-        *complete, self.partial = (self.partial + data).split(b"\n")
-        self.lines += [raw.decode() for raw in complete]
-
-    def wait_for(self, pattern: str) -> re.Match[str]:
-        """The first output line matching `pattern`, waiting for it up to TIMEOUT seconds."""
-        regex = re.compile(pattern)
-        deadline = time.monotonic() + TIMEOUT
-        while True:
-            for line in self.lines:
-                if match := regex.search(line):
-                    return match
-            remaining = deadline - time.monotonic()
-            if self.eof or remaining <= 0:
-                pytest.fail(f"no line matching {pattern!r} in {self.lines!r}")
-            self.read(remaining)
+class Watching(Program):
+    """cmap_watch.py or ``corosync-cmapctl -T`` running: both print a change as
+    ``create> KEY (TYPE) = VALUE``."""
 
     def changes(self) -> list[str]:
         """The lines that report a change."""
@@ -81,43 +38,30 @@ class Program:
             self.read(remaining)
         return self.changes()
 
-    def finish(self, timeout: float = TIMEOUT) -> int:
-        """Wait for the exit (collecting all output) and return the exit status."""
-        deadline = time.monotonic() + timeout
-        while not self.eof and time.monotonic() < deadline:
-            self.read(deadline - time.monotonic())
-        return self.proc.wait(timeout=max(0.1, deadline - time.monotonic()))
-
-    def close(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.kill()
-        self.proc.wait()
-        if not self.stdin.closed:
-            self.stdin.close()
-        self.stdout.close()
-
 
 class Start(Protocol):
-    def __call__(self, *args: str) -> Program: ...
+    def __call__(self, *args: str) -> Watching: ...
 
 
 @pytest.fixture
-def started() -> Iterator[list[Program]]:
-    programs: list[Program] = []
+def started() -> Iterator[list[Watching]]:
+    """The programs the test started, killed if they still run after it."""
+    programs: list[Watching] = []
     yield programs
     for program in programs:
         program.close()
 
 
 @pytest.fixture
-def watch(corosync_node: Node, started: list[Program]) -> Start:
+def watch(corosync_node: Node, started: list[Watching]) -> Start:
     """Starts cmap_watch.py on the node with ARGS; waits until it watches (unless it is
     expected to fail: pass ``--no-wait`` first)."""
 
-    def start(*args: str) -> Program:
+    def start(*args: str) -> Watching:
         wait = args[:1] != ("--no-wait",)
         args = args if wait else args[1:]
-        program = Program(corosync_node, [sys.executable, str(EXAMPLE), *args], python=True)
+        argv = [sys.executable, str(EXAMPLES / "cmap_watch.py"), *args]
+        program = Watching(corosync_node, argv, python=True)
         started.append(program)
         if wait:
             program.wait_for(r"^# watching ")
@@ -127,11 +71,11 @@ def watch(corosync_node: Node, started: list[Program]) -> Start:
 
 
 @pytest.fixture
-def cmapctl_tracking(corosync_node: Node, started: list[Program]) -> Start:
+def cmapctl_tracking(corosync_node: Node, started: list[Watching]) -> Start:
     """Starts ``corosync-cmapctl -b ARGS`` (line-buffered) and waits until it tracks."""
 
-    def start(*args: str) -> Program:
-        program = Program(corosync_node, ["stdbuf", "-oL", "corosync-cmapctl", "-b", *args])
+    def start(*args: str) -> Watching:
+        program = Watching(corosync_node, ["stdbuf", "-oL", "corosync-cmapctl", "-b", *args])
         started.append(program)
         program.wait_for(r'^Type "q" to finish$')
         return program
@@ -161,6 +105,14 @@ def make_changes(node: Node, prefix: str) -> int:
         for step in steps:
             cmapctl(node, *step)
     return len(steps)
+
+
+def set_then_delete(node: Node, key: str, *values: tuple[str, str]) -> None:
+    """With corosync-cmapctl, set `key` to each ``(type name, value)`` in turn, then delete
+    it."""
+    for type_name, value in values:
+        cmapctl(node, "-s", key, type_name, value)
+    cmapctl(node, "-d", key)
 
 
 def test_it_prints_what_cmapctl_prints_for_the_same_changes(
@@ -211,9 +163,7 @@ def test_old_shows_the_previous_value_of_a_modify(
     watch: Start, corosync_node: Node, prefix: str
 ) -> None:
     watcher = watch("--old", prefix)
-    cmapctl(corosync_node, "-s", prefix + "k", "u32", "5")
-    cmapctl(corosync_node, "-s", prefix + "k", "dbl", "2.5")
-    cmapctl(corosync_node, "-d", prefix + "k")
+    set_then_delete(corosync_node, prefix + "k", ("u32", "5"), ("dbl", "2.5"))
     assert watcher.wait_changes(3) == [
         f"create> {prefix}k (u32) = 5",
         f"modify> {prefix}k (dbl) = 2.500000 (was (u32) = 5)",
@@ -225,9 +175,7 @@ def test_events_chooses_the_changes_reported(
     watch: Start, corosync_node: Node, prefix: str
 ) -> None:
     watcher = watch("--events", "delete,create", prefix)
-    cmapctl(corosync_node, "-s", prefix + "k", "str", "a")
-    cmapctl(corosync_node, "-s", prefix + "k", "str", "b")
-    cmapctl(corosync_node, "-d", prefix + "k")
+    set_then_delete(corosync_node, prefix + "k", ("str", "a"), ("str", "b"))
     assert watcher.wait_changes(2) == [
         f"create> {prefix}k (str) = a",
         f"delete> {prefix}k (str) = b",

@@ -6,103 +6,16 @@ from __future__ import annotations
 import json
 import os
 import re
-import selectors
 import signal
 import subprocess
 import sys
-import time
 import uuid
-from collections.abc import Iterator
-from pathlib import Path
-from typing import Protocol
 
 import pytest
+from example_processes import EXAMPLES, StartOn, end_input_and_leave, introduced, type_at_once
 
 import corosync
-from corosync.testing import Cluster, Node, python_env
-
-EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
-TIMEOUT = 20.0
-
-
-class Running:
-    """An example running inside a node's namespace, with its output collected by line."""
-
-    def __init__(self, node: Node, script: str, *args: str) -> None:
-        self.proc = node.popen(
-            [sys.executable, str(EXAMPLES / script), *args],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            env=python_env(),
-        )
-        assert self.proc.stdout is not None and self.proc.stdin is not None
-        self.stdin, self.stdout = self.proc.stdin, self.proc.stdout
-        self.lines: list[str] = []
-        self.partial = b""
-        self.eof = False
-
-    def read(self, timeout: float) -> None:
-        """Collect the output that arrives within `timeout` seconds."""
-        with selectors.DefaultSelector() as selector:
-            selector.register(self.stdout, selectors.EVENT_READ)
-            if not selector.select(timeout):
-                return
-        data = os.read(self.stdout.fileno(), 65536)
-        self.eof = not data
-        *complete, self.partial = (self.partial + data).split(b"\n")
-        self.lines += [raw.decode() for raw in complete]
-
-    def wait_for(self, pattern: str) -> re.Match[str]:
-        """The first output line matching `pattern`, waiting for it up to TIMEOUT seconds."""
-        regex = re.compile(pattern)
-        deadline = time.monotonic() + TIMEOUT
-        while True:
-            for line in self.lines:
-                if match := regex.search(line):
-                    return match
-            remaining = deadline - time.monotonic()
-            if self.eof or remaining <= 0:
-                pytest.fail(f"no line matching {pattern!r} in {self.lines!r}")
-            self.read(remaining)
-
-    def type(self, line: str) -> None:
-        self.stdin.write(line.encode() + b"\n")
-        self.stdin.flush()
-
-    def finish(self, timeout: float = TIMEOUT) -> int:
-        """Wait for the exit (collecting all output) and return the exit status."""
-        deadline = time.monotonic() + timeout
-        while not self.eof and time.monotonic() < deadline:
-            self.read(deadline - time.monotonic())
-        return self.proc.wait(timeout=max(0.1, deadline - time.monotonic()))
-
-    def close(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.kill()
-        self.proc.wait()
-        if not self.stdin.closed:
-            self.stdin.close()
-        self.stdout.close()
-
-
-class StartOn(Protocol):
-    def __call__(self, nodeid: int, script: str, *args: str) -> Running: ...
-
-
-@pytest.fixture
-def run_on(corosync_cluster: Cluster) -> Iterator[StartOn]:
-    """Starts examples on a node of the shared cluster; kills what is left after the test."""
-    started: list[Running] = []
-
-    def start(nodeid: int, script: str, *args: str) -> Running:
-        running = Running(corosync_cluster.node(nodeid), script, *args)
-        started.append(running)
-        return running
-
-    yield start
-    for running in started:
-        running.close()
+from corosync.testing import Cluster, python_env
 
 
 @pytest.fixture
@@ -140,27 +53,17 @@ def test_chat_lines_reach_every_node_in_one_order(run_on: StartOn, group: str) -
     anna.wait_for(f"you joined {group} as anna on node 1")
     bert = run_on(2, "cpg_chat.py", "--group", group, "--name", "bert")
     bert.wait_for(rf"you joined {group} as bert on node 2 \(2 member\(s\)\)")
-    anna.wait_for(rf"^\*\*\* node 2 pid {bert.proc.pid} is bert$")
-    bert.wait_for(rf"^\*\*\* node 1 pid {anna.proc.pid} is anna$")
+    introduced(anna, "anna", 1, bert, "bert", 2)
 
     anna.type("grüße ✓ from node 1")
     bert.wait_for(r"^\[anna@1\] grüße ✓ from node 1$")
     # Both type at once: each sees both lines, and in the same order as the other.
-    for i in range(5):
-        anna.type(f"a{i}")
-        bert.type(f"b{i}")
-    said = re.compile(r"^\[(anna@1|bert@2)\] [ab]\d$")
-    for chat in (anna, bert):
-        chat.wait_for(r"^\[anna@1\] a4$")
-        chat.wait_for(r"^\[bert@2\] b4$")
-    orders = [[line for line in chat.lines if said.match(line)] for chat in (anna, bert)]
+    orders = type_at_once(anna, "anna@1", bert, "bert@2")
     assert len(orders[0]) == 10
     assert orders[0] == orders[1]
 
     # End of input: anna leaves (reason "left") and exits 0.
-    anna.stdin.close()
-    anna.wait_for(f"you left {group}")
-    bert.wait_for(rf"^\*\*\* anna@1 \(pid {anna.proc.pid}\) left {group}: left$")
+    end_input_and_leave(anna, "anna@1", bert, group)
     assert anna.finish() == 0
 
 
