@@ -5,6 +5,11 @@
 ...     cluster.kill(2)
 ...     cluster.wait_members(1, [1, 3])
 
+Votequorum settings (votes per node, :class:`QuorumOptions`, a :class:`QdeviceOptions` for
+a quorum device registered through the votequorum API) are keyword arguments of
+:class:`Cluster`; :meth:`Node.quorum_status` reads back what corosync made of them
+(:class:`QuorumStatus`).
+
 Needs root, ``corosync`` and ``iproute2``. See :class:`Cluster`; the pytest plugin
 (:mod:`corosync.testing.pytest_plugin`) provides ``corosync_cluster`` and ``corosync_node``.
 What the harness does (namespaces, daemons and their pids, faults, cleanup) is logged to
@@ -22,9 +27,20 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from .cluster import Cluster, ClusterError, Node
-    from .node import QuorumStatus, python_env
+    from .node import python_env
+    from .options import QdeviceOptions, QuorumOptions
+    from .status import QdeviceStatus, QuorumStatus
 
-__all__ = ["Cluster", "ClusterError", "Node", "QuorumStatus", "python_env"]
+__all__ = [
+    "Cluster",
+    "ClusterError",
+    "Node",
+    "QdeviceOptions",
+    "QdeviceStatus",
+    "QuorumOptions",
+    "QuorumStatus",
+    "python_env",
+]
 
 # The names are imported on first use (PEP 562), not with the package: the pytest plugin,
 # a submodule loaded into every pytest run where corosync is installed, must not pull in
@@ -33,7 +49,10 @@ _HOME = {
     "Cluster": ".cluster",
     "ClusterError": ".node",
     "Node": ".node",
-    "QuorumStatus": ".node",
+    "QdeviceOptions": ".options",
+    "QdeviceStatus": ".status",
+    "QuorumOptions": ".options",
+    "QuorumStatus": ".status",
     "python_env": ".node",
 }
 

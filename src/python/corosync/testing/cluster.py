@@ -24,16 +24,26 @@ import tempfile
 import time
 import warnings
 import weakref
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from types import TracebackType
 from typing import TypeVar
 
-from . import config
+from . import config, options
 from ._resources import Resources, SubnetLease
 from .network import Network
-from .node import ClusterError, Node, QuorumStatus
+from .node import ClusterError, Node
+from .options import QdeviceOptions, QuorumOptions
+from .status import QuorumStatus
 
-__all__ = ["Cluster", "ClusterError", "Node", "QuorumStatus", "check_prerequisites"]
+__all__ = [
+    "Cluster",
+    "ClusterError",
+    "Node",
+    "QdeviceOptions",
+    "QuorumOptions",
+    "QuorumStatus",
+    "check_prerequisites",
+]
 
 _T = TypeVar("_T")
 
@@ -93,6 +103,20 @@ class Cluster:
 
     ``token_ms`` is corosync's token timeout: roughly how long a crash or a partition takes
     to be noticed. With ``start=False`` nothing runs until :meth:`start`.
+
+    Votequorum settings (votequorum(5)); by default every node has one vote and quorum is a
+    plain majority:
+
+    * ``votes``: votes of the nodes it names, e.g. ``{1: 3}`` (``nodelist.node.quorum_votes``;
+      the other nodes keep 1);
+    * ``quorum``: a :class:`QuorumOptions` (``two_node``, ``wait_for_all``,
+      ``last_man_standing``, ``auto_tie_breaker``, ``allow_downscale``, ``expected_votes``...);
+    * ``qdevice``: a :class:`QdeviceOptions`, so that a program can register a quorum device
+      through the votequorum API and have its votes count.
+
+    A bad value raises TypeError or ValueError here, before anything starts; so does a
+    combination corosync would refuse or silently change (e.g. ``two_node`` on a cluster of
+    other than 2 nodes, a qdevice with ``last_man_standing``).
     """
 
     def __init__(
@@ -102,6 +126,9 @@ class Cluster:
         token_ms: int = 1000,
         start: bool = True,
         quorum_timeout: float = 30.0,
+        votes: Mapping[int, int] | None = None,
+        quorum: QuorumOptions | None = None,
+        qdevice: QdeviceOptions | None = None,
     ) -> None:
         if isinstance(nodes, bool) or not isinstance(nodes, int):
             raise TypeError(f"nodes must be an int, got {type(nodes).__name__}")
@@ -109,11 +136,15 @@ class Cluster:
             raise ValueError(f"nodes must be between 1 and {MAX_NODES}, got {nodes}")
         if token_ms <= 0:
             raise ValueError(f"token_ms must be positive, got {token_ms}")
+        self._votes = options.check_settings(nodes, votes, quorum, qdevice)
+        self._explicit_votes = dict(votes or {})
         check_prerequisites()
         #: corosync's token timeout in milliseconds (``totem.token``).
         self.token_ms = token_ms
-        #: Seconds :meth:`start` waits for every node to be a quorate member.
+        #: Seconds :meth:`start` waits for the nodes to form the cluster (see :meth:`start`).
         self.quorum_timeout = quorum_timeout
+        self._quorum = quorum or QuorumOptions()
+        self._qdevice = qdevice
         self._resources = Resources()
         self._closed = False
         self._started = False
@@ -187,6 +218,36 @@ class Cluster:
         return self._nodes[nodeid - 1]
 
     @property
+    def quorum(self) -> QuorumOptions:
+        """The votequorum options in the nodes' ``corosync.conf`` (all corosync's defaults
+        when none were given)."""
+        return self._quorum
+
+    @property
+    def qdevice(self) -> QdeviceOptions | None:
+        """The quorum device section in the nodes' ``corosync.conf``, or None."""
+        return self._qdevice
+
+    @property
+    def votes(self) -> dict[int, int]:
+        """Every node's configured votes, by node id (a copy)."""
+        return dict(self._votes)
+
+    def expect_quorate(self, nodeids: Iterable[int]) -> bool | None:
+        """Whether nodes ``nodeids``, all alive and seeing exactly each other, are quorate by
+        the configured votes and quorum settings; None when the settings make it depend on
+        history (``two_node``, ``wait_for_all``, ``last_man_standing``, ``auto_tie_breaker``,
+        expected-votes tracking or a quorum device, for anything but the whole cluster).
+
+        What :meth:`start`, :meth:`restart` and :meth:`reset` wait for. Changes made at run
+        time (``set_expected``, ``set_votes``, a qdevice voting) are not known to it.
+        """
+        members = frozenset(nodeids)
+        for nodeid in members:
+            self.node(nodeid)  # IndexError for a stranger
+        return options.expect_quorate(members, self._votes, self.quorum, self.qdevice)
+
+    @property
     def closed(self) -> bool:
         """Whether :meth:`close` has run."""
         return self._closed
@@ -194,7 +255,14 @@ class Cluster:
     # --- life cycle ------------------------------------------------------------------
 
     def start(self) -> None:
-        """Create the network, start every daemon and wait until all are quorate.
+        """Create the network, start every daemon and wait until the cluster has formed.
+
+        "Formed" means: every node serves clients and sees all N nodes as members, and is
+        quorate, unless the votequorum settings keep the whole cluster inquorate (e.g.
+        ``expected_votes`` above the nodes' votes, or a qdevice's votes needed and no device
+        registered yet): then every node must be inquorate, and a test goes on from there
+        (registering a device, ``set_expected``...). Where the settings leave it open,
+        only the membership is awaited (see :meth:`expect_quorate`).
 
         On failure everything is cleaned up and :class:`ClusterError` says why, with the
         tail of every node's log.
@@ -223,18 +291,24 @@ class Cluster:
                         log_path=node.log_path,
                         state_dir=node.state_dir,
                         token_ms=self.token_ms,
+                        votes=self._explicit_votes,
+                        quorum=self.quorum,
+                        qdevice=self.qdevice,
                     )
                 )
             for node in self._nodes:
                 node._start()
             everyone = frozenset(range(1, len(self._nodes) + 1))
+            quorate = options.expect_quorate(
+                everyone, self._votes, self.quorum, self.qdevice, fresh=True
+            )
             self.wait_for(
-                lambda: self._all_formed(everyone, fail_on_death=True),
+                lambda: self._all_formed(everyone, quorate, fail_on_death=True),
                 self.quorum_timeout,
-                f"all {len(everyone)} nodes to be quorate members",
+                f"all {len(everyone)} nodes to be {_state(quorate)}members",
             )
             elapsed = time.monotonic() - started
-            _log.info("%s: all nodes quorate after %.1f s", self.name, elapsed)
+            _log.info("%s: all nodes %smembers after %.1f s", self.name, _state(quorate), elapsed)
         except BaseException:
             self.close()
             raise
@@ -295,14 +369,15 @@ class Cluster:
             check, timeout, f"node {nodeid} to be {'quorate' if quorate else 'inquorate'}"
         )
 
-    def _all_formed(self, everyone: frozenset[int], *, fail_on_death: bool = False) -> bool:
+    def _all_formed(
+        self, everyone: frozenset[int], quorate: bool | None, *, fail_on_death: bool = False
+    ) -> bool:
         for node in self._nodes:
             if fail_on_death and not node.alive:
                 raise ClusterError(
                     f"the corosync daemon of node {node.nodeid} exited\n{self.describe()}"
                 )
-            status = node.quorum_status()
-            if status is None or not status.quorate or status.members != everyone:
+            if not _formed(node.quorum_status(), everyone, quorate):
                 return False
         return True
 
@@ -340,9 +415,11 @@ class Cluster:
         "Back" means: the node serves clients (``node.connect(...)`` works at once) and the
         nodes it can reach (alive, and on its side of any :meth:`partition` or
         :meth:`isolate`) all see exactly each other as members; they are quorate when they
-        hold more than half of the votes (one vote per node, as the harness configures
-        corosync), and inquorate otherwise. Raises :class:`ClusterError` if that does not
-        happen within ``timeout`` seconds or the daemon exits.
+        hold more than half of the votes (with the default settings: more than half of the
+        nodes), and inquorate otherwise. Where the quorum settings make that depend on
+        history (see :meth:`expect_quorate`) only the membership is awaited. Raises
+        :class:`ClusterError` if that does not happen within ``timeout`` seconds or the
+        daemon exits.
 
         With ``wait=False`` it returns as soon as the daemon process is started, before
         corosync accepts clients; follow with :meth:`wait_members` or :meth:`wait_quorate`.
@@ -362,7 +439,7 @@ class Cluster:
         everyone = [n.nodeid for n in self._nodes]
         reachable = self._network.reachable(node.nodeid, everyone)
         peers = frozenset(i for i in reachable if self.node(i).alive)
-        quorate = 2 * len(peers) > len(everyone)
+        quorate = options.expect_quorate(peers, self._votes, self.quorum, self.qdevice)
 
         def back() -> bool:
             if not node.alive:
@@ -371,16 +448,15 @@ class Cluster:
                 )
             # The restarted node first: until it answers, asking the others is pointless.
             for nodeid in sorted(peers, key=lambda i: i != node.nodeid):
-                status = self.node(nodeid).quorum_status()
-                if status is None or status.members != peers or status.quorate != quorate:
+                if not _formed(self.node(nodeid).quorum_status(), peers, quorate):
                     return False
             return True
 
-        state = "quorate" if quorate else "inquorate"
         self.wait_for(
             back,
             timeout,
-            f"node {node.nodeid} to serve clients, with nodes {sorted(peers)} {state} members",
+            f"node {node.nodeid} to serve clients, with nodes {sorted(peers)}"
+            f" {_state(quorate)}members",
         )
 
     def _require_network(self, what: str) -> None:
@@ -426,7 +502,8 @@ class Cluster:
 
     def reset(self, timeout: float = 60.0) -> None:
         """Undo all faults: heal the network, restart dead daemons, and wait until every node
-        is a quorate member of the full cluster. For reusing one cluster across fault tests."""
+        is a member of the full cluster, quorate as :meth:`start` says. For reusing one
+        cluster across fault tests."""
         self._check_open()
         if not self._started:
             raise ClusterError(f"{self!r} was not started")
@@ -436,11 +513,23 @@ class Cluster:
             if not node.alive:
                 node._start()
         everyone = frozenset(range(1, len(self._nodes) + 1))
+        quorate = options.expect_quorate(everyone, self._votes, self.quorum, self.qdevice)
         self.wait_for(
-            lambda: self._all_formed(everyone),
+            lambda: self._all_formed(everyone, quorate),
             timeout,
-            f"all {len(everyone)} nodes to be quorate members again",
+            f"all {len(everyone)} nodes to be {_state(quorate)}members again",
         )
+
+
+def _formed(status: QuorumStatus | None, members: frozenset[int], quorate: bool | None) -> bool:
+    """Whether a node's status shows exactly ``members``, and ``quorate`` unless None."""
+    if status is None or status.members != members:
+        return False
+    return quorate is None or status.quorate == quorate
+
+
+def _state(quorate: bool | None) -> str:
+    return "" if quorate is None else "quorate " if quorate else "inquorate "
 
 
 def _finalize(resources: Resources) -> None:

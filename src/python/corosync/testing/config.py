@@ -5,10 +5,12 @@ Key names follow corosync.conf(5) of corosync 3.1. Notes on the choices:
 * ``token`` is the failure-detection time. ``token_coefficient: 0`` keeps it exactly
   ``token_ms`` whatever the number of nodes (corosync otherwise adds 650 ms per node beyond
   two), so that fault tests take the same time on any cluster size.
-* Quorum is plain ``corosync_votequorum``, one vote per node, without ``two_node``:
-  ``two_node`` implies ``wait_for_all`` and lets a lone survivor keep quorum, which would
-  make a 2-node cluster behave unlike every other size. With plain votequorum a 2-node
-  cluster needs both nodes to be quorate, exactly as the arithmetic (2 of 2) says.
+* Quorum is ``corosync_votequorum``, by default plain: one vote per node, without
+  ``two_node``: ``two_node`` implies ``wait_for_all`` and lets a lone survivor keep quorum,
+  which would make a 2-node cluster behave unlike every other size. With plain votequorum a
+  2-node cluster needs both nodes to be quorate, exactly as the arithmetic (2 of 2) says.
+  Per-node votes (``quorum_votes``), the votequorum options and a quorum device section come
+  from :mod:`corosync.testing.options` when a test asks for them.
 * No encryption (``crypto_cipher``/``crypto_hash: none``), so no authkey file is needed;
   the traffic never leaves the machine's namespaces anyway.
 * Logging goes to one file per node only (``to_stderr``/``to_syslog: no``), and
@@ -17,8 +19,10 @@ Key names follow corosync.conf(5) of corosync 3.1. Notes on the choices:
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+
+from .options import QdeviceOptions, QuorumOptions, quorum_lines
 
 __all__ = ["NodeEntry", "render"]
 
@@ -48,11 +52,17 @@ def render(
     state_dir: str,
     token_ms: int = 1000,
     transport: str = "knet",
+    votes: Mapping[int, int] | None = None,
+    quorum: QuorumOptions | None = None,
+    qdevice: QdeviceOptions | None = None,
 ) -> str:
     """Return the text of a ``corosync.conf`` for a member of the cluster ``nodes``.
 
     Every node of a cluster gets the same text except for the log file and state
     directory; corosync finds its own entry by matching ``ring0_addr`` with a local address.
+    ``votes`` gives ``quorum_votes`` to the nodes it names (the others keep corosync's
+    default of 1); ``quorum`` and ``qdevice`` fill the ``quorum`` section. Their values are
+    checked by the dataclasses, their combination by :func:`options.check_settings`.
     """
     if not nodes:
         raise ValueError("a cluster needs at least one node")
@@ -77,13 +87,16 @@ def render(
             f"        nodeid: {int(node.nodeid)}",
             f"        name: {_value('name', node.name)}",
             f"        ring0_addr: {_value('ring0_addr', node.address)}",
-            "    }",
         ]
+        if votes is not None and node.nodeid in votes:
+            lines.append(f"        quorum_votes: {int(votes[node.nodeid])}")
+        lines.append("    }")
     lines += [
         "}",
         "",
         "quorum {",
         "    provider: corosync_votequorum",
+        *quorum_lines(quorum, qdevice),
         "}",
         "",
         "logging {",

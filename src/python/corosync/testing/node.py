@@ -1,7 +1,7 @@
 """A node of a test cluster: one corosync daemon in its own network namespace.
 
-Also :class:`QuorumStatus` (a node's view of quorum, read with ``corosync-quorumtool``) and
-:class:`ClusterError`, raised by nodes and clusters alike.
+Also :class:`ClusterError`, raised by nodes and clusters alike. :class:`QuorumStatus` (a
+node's view of quorum, read with ``corosync-quorumtool``) lives in :mod:`.status`.
 """
 
 from __future__ import annotations
@@ -11,16 +11,23 @@ import logging
 import os
 import subprocess
 from collections.abc import Callable, Collection, Mapping, Sequence
-from dataclasses import dataclass
 from typing import IO, TYPE_CHECKING, Any, Literal, ParamSpec, TypedDict, TypeVar, Unpack, overload
 
 from . import netns
 from ._resources import Resources
+from .status import QdeviceStatus, QuorumStatus
 
 if TYPE_CHECKING:
     from .cluster import Cluster
 
-__all__ = ["ClusterError", "Node", "PopenOptions", "QuorumStatus", "python_env"]
+__all__ = [
+    "ClusterError",
+    "Node",
+    "PopenOptions",
+    "QdeviceStatus",
+    "QuorumStatus",
+    "python_env",
+]
 
 _log = logging.getLogger(__name__)
 
@@ -33,48 +40,6 @@ class ClusterError(RuntimeError):
 
     Messages about daemons include the tail of every node's log.
     """
-
-
-@dataclass(frozen=True)
-class QuorumStatus:
-    """A node's view of quorum and membership, as printed by ``corosync-quorumtool -s``."""
-
-    #: The node's own id (``Node ID``).
-    nodeid: int
-    quorate: bool
-    #: Node ids in the node's current membership.
-    members: frozenset[int]
-    expected_votes: int
-    total_votes: int
-
-    @classmethod
-    def parse(cls, text: str) -> QuorumStatus:
-        """Parse the output of ``corosync-quorumtool -s -p``; raise ValueError if malformed."""
-        fields: dict[str, str] = {}
-        members: set[int] = set()
-        in_members = False
-        for line in text.splitlines():
-            stripped = line.strip()
-            if in_members:
-                row = stripped.split()
-                if row and row[0].isdigit():
-                    members.add(int(row[0]))
-                continue
-            if stripped.startswith("Nodeid"):
-                in_members = True
-            elif ":" in stripped:
-                key, _, value = stripped.partition(":")
-                fields[key.strip()] = value.strip()
-        try:
-            return cls(
-                nodeid=int(fields["Node ID"], 0),
-                quorate=fields["Quorate"] == "Yes",
-                members=frozenset(members),
-                expected_votes=int(fields.get("Expected votes", "0")),
-                total_votes=int(fields.get("Total votes", "0")),
-            )
-        except (KeyError, ValueError) as e:
-            raise ValueError(f"unexpected corosync-quorumtool output: {text!r}") from e
 
 
 _File = int | IO[Any] | None
@@ -341,7 +306,8 @@ class Node:
         return proc
 
     def quorum_status(self) -> QuorumStatus | None:
-        """This node's quorum and membership, or None if its daemon does not answer."""
+        """This node's quorum, votes and membership (``corosync-quorumtool -s -p``), or None
+        if its daemon does not answer."""
         if not self.alive:
             return None
         try:
