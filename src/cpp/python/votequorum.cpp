@@ -96,10 +96,11 @@ py::object state_object(uint32_t state) {
   return py::int_(state);
 }
 
+// Flags corosync added after this binding stay in the IntFlag as unknown bits.
 py::object info_object(const VotequorumInfo& i) {
   return votequorum_types().node_info(
       i.nodeid, state_object(i.state), i.votes, i.expected_votes, i.highest_expected,
-      i.total_votes, i.quorum, py::module_::import("corosync.votequorum").attr("InfoFlag")(i.flags),
+      i.total_votes, i.quorum, py::cast(static_cast<InfoFlag>(i.flags)),
       i.qdevice_votes, py::str(i.qdevice_name));
 }
 
