@@ -101,7 +101,8 @@ std::string integer_bytes(const py::handle& value, cmap_value_types_t type, cons
 }
 
 double float_of(const py::handle& value, cmap_value_types_t type, const char* what) {
-  if (!PyFloat_Check(value.ptr()) && !is_int(value)) wrong_type(value, type, what, "a float or an int");
+  if (!PyFloat_Check(value.ptr()) && !is_int(value))
+    wrong_type(value, type, what, "a float or an int");
   double d = PyFloat_AsDouble(value.ptr());  // OverflowError for an int beyond a double
   if (d == -1.0 && PyErr_Occurred()) throw py::error_already_set();
   return d;

@@ -37,7 +37,8 @@ py::object checked_callback(const py::object& fn, const char* name);
 template <class Owner, class = void>
 struct has_callbacks_dropped : std::false_type {};
 template <class Owner>
-struct has_callbacks_dropped<Owner, std::void_t<decltype(std::declval<Owner&>().callbacks_dropped())>>
+struct has_callbacks_dropped<
+    Owner, std::void_t<decltype(std::declval<Owner&>().callbacks_dropped())>>
     : std::true_type {};
 
 template <class Owner>
