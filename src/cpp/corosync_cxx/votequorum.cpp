@@ -1,5 +1,7 @@
 #include "corosync_cxx/votequorum.hpp"
 
+#include <atomic>
+#include <cstdint>
 #include <cstring>
 
 namespace corosync {
@@ -24,6 +26,8 @@ struct VotequorumConnection : Connection {
   // The ring id of the last nodelist notification (only the dispatching thread, which
   // holds the handle's mutex, touches it).
   RingId last_ring{0, 0};
+  // This node's id, asked on first need: it does not change while the daemon runs.
+  std::atomic<uint32_t> local_nodeid{0};
 };
 
 namespace {
@@ -126,11 +130,22 @@ VotequorumInfo Votequorum::getinfo(uint32_t nodeid) {
 }
 
 void Votequorum::setexpected(uint32_t expected_votes) {
+  if (expected_votes > UINT32_MAX - 2)
+    throw Error(CS_ERR_INVALID_PARAM, "votequorum_setexpected",
+                "expected votes of " + std::to_string(expected_votes) +
+                    " overflow corosync's quorum arithmetic (at most " +
+                    std::to_string(UINT32_MAX - 2) + ")");
   call("votequorum_setexpected",
        [&](uint64_t h) { return votequorum_setexpected(h, expected_votes); });
 }
 
 void Votequorum::setvotes(uint32_t nodeid, uint32_t votes) {
+  check_open("votequorum_setvotes");
+  if (nodeid == 0) {
+    uint32_t local = connection_state_->local_nodeid;
+    if (local == 0) connection_state_->local_nodeid = local = getinfo(0).nodeid;
+    nodeid = local;
+  }
   call("votequorum_setvotes", [&](uint64_t h) { return votequorum_setvotes(h, nodeid, votes); });
 }
 

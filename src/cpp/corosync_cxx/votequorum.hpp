@@ -60,10 +60,13 @@ class Votequorum : public ServiceHandle {
 
   // Throws ClosedError for a moved-from Votequorum.
   void set_listener(VotequorumListener* listener);
-  // votequorum_getinfo; nodeid 0 is this node (VOTEQUORUM_QDEVICE_NODEID names the qdevice).
+  // votequorum_getinfo; nodeid 0 is this node.
   VotequorumInfo getinfo(uint32_t nodeid);
-  // votequorum_setexpected, votequorum_setvotes (nodeid 0: this node).
+  // votequorum_setexpected. Values from UINT32_MAX - 1 up, which corosync accepts only
+  // because its quorum arithmetic ((expected + 2) / 2 in 32 bits) wraps around, throw
+  // Error(CS_ERR_INVALID_PARAM) before anything is sent.
   void setexpected(uint32_t expected_votes);
+  // votequorum_setvotes; nodeid 0 is this node (to corosync, 0 is the quorum device).
   void setvotes(uint32_t nodeid, uint32_t votes);
   // votequorum_trackstart (CS_TRACK_* flags) and votequorum_trackstop.
   void trackstart(unsigned int flags);

@@ -334,7 +334,7 @@ void bind_cpg(py::module_& m) {
   cls.def(py::init([](const DeliverCallback& on_deliver, const ConfchgCallback& on_confchg,
                       const TotemConfchgCallback& on_totem_confchg,
                       bool deliver_initial_totem_conf, double retry_timeout,
-                      int64_t send_window_messages, int64_t send_window_bytes) {
+                      const py::int_& send_window_messages, const py::int_& send_window_bytes) {
             CpgOptions options;
             options.deliver_initial_totem_conf = deliver_initial_totem_conf;
             options.retry = retry_policy(retry_timeout);

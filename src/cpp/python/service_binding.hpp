@@ -23,8 +23,15 @@ namespace corosync::python {
 
 // retry_timeout (seconds, finite, >= 0) as the core's policy; ValueError naming it otherwise.
 RetryPolicy retry_policy(double retry_timeout);
-// A count that must be >= 1; ValueError naming `name` otherwise.
-uint64_t at_least_one(int64_t value, const char* name);
+// An int argument `name` that corosync takes as an unsigned integer of `bits` bits, at least
+// `min`: TypeError for a bool or a non-int, OverflowError (one line naming the argument and
+// the range) outside it.
+uint64_t unsigned_arg(const py::int_& value, const char* name, unsigned bits, uint64_t min = 0);
+inline uint32_t uint32_arg(const py::int_& value, const char* name) {
+  return static_cast<uint32_t>(unsigned_arg(value, name, 32));
+}
+// A count that must be >= 1 (ValueError naming `name` below) and fit 64 bits.
+uint64_t at_least_one(const py::int_& value, const char* name);
 // For an Owner's destructor (GIL held): an unclosed handle that is being collected gets a
 // ResourceWarning and is finalized, without the GIL unless the interpreter is finalizing,
 // so that a stalled daemon stops only this thread.

@@ -178,10 +178,27 @@ void bind_enums(py::module_& m) {
       .finalize();
 }
 
-std::string text(const py::str& s) { return s.cast<std::string>(); }
+// A qdevice name's UTF-8 (UnicodeEncodeError, a ValueError, for lone surrogates).
+std::string text(const py::str& s) {
+  Py_ssize_t size = 0;
+  const char* data = PyUnicode_AsUTF8AndSize(s.ptr(), &size);
+  if (!data) throw py::error_already_set();
+  return {data, static_cast<size_t>(size)};
+}
 
-RingId ring_from(const PyRingId& ring) {
-  return {ring.attr("nodeid").cast<uint32_t>(), ring.attr("seq").cast<uint64_t>()};
+// A corosync.types.RingId whose fields fit corosync's (TypeError, OverflowError otherwise).
+RingId ring_from(const py::handle& ring) {
+  if (!py::isinstance(ring, package_types().ring_id))
+    throw py::type_error(std::string("ring_id must be a corosync.RingId, not ") +
+                         Py_TYPE(ring.ptr())->tp_name);
+  auto field = [&](const char* name, unsigned bits) {
+    py::object value = ring.attr(name);
+    if (!PyLong_Check(value.ptr()))
+      throw py::type_error(std::string("ring_id.") + name + " must be an int, not " +
+                           Py_TYPE(value.ptr())->tp_name);
+    return unsigned_arg(value, (std::string("ring_id.") + name).c_str(), bits);
+  };
+  return {static_cast<uint32_t>(field("nodeid", 32)), field("seq", 64)};
 }
 
 }  // namespace
@@ -226,28 +243,36 @@ void bind_votequorum(py::module_& m) {
                                       handle_of, "fn(expected_votes: int): they changed.");
   cls.def(
          "info",
-         [](PyVotequorum& self, uint32_t nodeid) {
+         [](PyVotequorum& self, const py::int_& nodeid_arg) {
+           uint32_t nodeid = uint32_arg(nodeid_arg, "nodeid");
            VotequorumInfo info = without_gil([&] { return self.votequorum.getinfo(nodeid); });
            return PyNodeInfo(info_object(info));
          },
          py::arg("nodeid") = 0,
-         "What votequorum knows of a node (votequorum_getinfo): 0 is this node, "
-         "VOTEQUORUM_QDEVICE_NODEID the qdevice.")
+         "What votequorum knows of a node (votequorum_getinfo): 0 (the default) is this "
+         "node; NotExistError for a node id votequorum does not know.")
       .def(
           "set_expected",
-          [](PyVotequorum& self, uint32_t votes) {
+          [](PyVotequorum& self, const py::int_& votes_arg) {
+            uint32_t votes = uint32_arg(votes_arg, "votes");
             without_gil([&] { self.votequorum.setexpected(votes); });
           },
           py::arg("votes"),
-          "Set the expected votes of the cluster (votequorum_setexpected); corosync refuses "
-          "values that would make it inquorate (InvalidParamError).")
+          "Set the expected votes of the cluster (votequorum_setexpected). corosync refuses "
+          "(InvalidParamError) fewer than the votes present, and values that would make a "
+          "quorate cluster inquorate; values from 2**32 - 2 up, which it takes only because "
+          "its arithmetic wraps around, are refused here.")
       .def(
           "set_votes",
-          [](PyVotequorum& self, uint32_t votes, uint32_t nodeid) {
+          [](PyVotequorum& self, const py::int_& votes_arg, const py::int_& nodeid_arg) {
+            uint32_t votes = uint32_arg(votes_arg, "votes");
+            uint32_t nodeid = uint32_arg(nodeid_arg, "nodeid");
             without_gil([&] { self.votequorum.setvotes(nodeid, votes); });
           },
           py::arg("votes"), py::arg("nodeid") = 0,
-          "Set a node's votes (votequorum_setvotes); nodeid 0 is this node.")
+          "Set a node's votes (votequorum_setvotes); nodeid 0 (the default) is this node. "
+          "NameNotFoundError for a node votequorum does not know; InvalidParamError for "
+          "votes that would leave the cluster inquorate.")
       .def(
           "trackstart",
           [](PyVotequorum& self, TrackFlags flags) {
@@ -287,8 +312,9 @@ void bind_votequorum(py::module_& m) {
       .def(
           "qdevice_poll",
           [](PyVotequorum& self, const py::str& name, bool cast_vote, const PyRingId& ring_id) {
-            std::string n = text(name);
+            // Checked before the name: a bad ring id is what corosync answers first too.
             RingId ring = ring_from(ring_id);
+            std::string n = text(name);
             without_gil([&] { self.votequorum.qdevice_poll(n, cast_vote, ring); });
           },
           py::arg("name"), py::arg("cast_vote"), py::arg("ring_id"),

@@ -123,8 +123,8 @@ class CPG:
         | None = None,
         deliver_initial_totem_conf: bool = False,
         retry_timeout: typing.SupportsFloat | typing.SupportsIndex = 3.0,
-        send_window_messages: typing.SupportsInt | typing.SupportsIndex = 8192,
-        send_window_bytes: typing.SupportsInt | typing.SupportsIndex = 33554432,
+        send_window_messages: int = 8192,
+        send_window_bytes: int = 33554432,
     ) -> None:
         """
         Connect to the local corosync's CPG service (cpg_model_initialize).
@@ -790,12 +790,10 @@ class Votequorum:
         or the daemon is lost, so that a poll always ends with a dispatch() that says why
         (ClosedError, LibraryError).
         """
-    def info(
-        self, nodeid: typing.SupportsInt | typing.SupportsIndex = 0
-    ) -> corosync.votequorum.NodeInfo:
+    def info(self, nodeid: int = 0) -> corosync.votequorum.NodeInfo:
         """
-        What votequorum knows of a node (votequorum_getinfo): 0 is this node,
-        VOTEQUORUM_QDEVICE_NODEID the qdevice.
+        What votequorum knows of a node (votequorum_getinfo): 0 (the default) is this node;
+        NotExistError for a node id votequorum does not know.
         """
     def qdevice_master_wins(self, name: str, allow: bool) -> None:
         """
@@ -820,18 +818,18 @@ class Votequorum:
         """
         Rename the quorum device (votequorum_qdevice_update).
         """
-    def set_expected(self, votes: typing.SupportsInt | typing.SupportsIndex) -> None:
+    def set_expected(self, votes: int) -> None:
         """
-        Set the expected votes of the cluster (votequorum_setexpected); corosync refuses values that
-        would make it inquorate (InvalidParamError).
+        Set the expected votes of the cluster (votequorum_setexpected). corosync refuses
+        (InvalidParamError) fewer than the votes present, and values that would make a quorate
+        cluster inquorate; values from 2**32 - 2 up, which it takes only because its arithmetic
+        wraps around, are refused here.
         """
-    def set_votes(
-        self,
-        votes: typing.SupportsInt | typing.SupportsIndex,
-        nodeid: typing.SupportsInt | typing.SupportsIndex = 0,
-    ) -> None:
+    def set_votes(self, votes: int, nodeid: int = 0) -> None:
         """
-        Set a node's votes (votequorum_setvotes); nodeid 0 is this node.
+        Set a node's votes (votequorum_setvotes); nodeid 0 (the default) is this node.
+        NameNotFoundError for a node votequorum does not know; InvalidParamError for votes that
+        would leave the cluster inquorate.
         """
     def trackstart(self, flags: TrackFlags = TrackFlags.CHANGES) -> None:
         """
