@@ -2,12 +2,15 @@
 that a test can connect to it at once; ``wait=False`` returns as soon as the daemon is started.
 
 Clients are opened with the C library through ctypes (as in tests/test_testing_harness.py),
-so these tests do not depend on corosync's own binding.
+so these tests do not depend on corosync's own binding (the harness's waits use it).
 """
 
 from __future__ import annotations
 
 import ctypes
+import os
+import signal
+import time
 
 from corosync.testing import Cluster, Node
 
@@ -73,3 +76,31 @@ def test_restart_without_wait_leaves_the_waiting_to_the_caller(
     assert node.alive
     corosync_healthy_cluster.wait_members(2, [1, 2, 3], timeout=15)
     assert cpg_initialize_rc(node) == CS_OK
+
+
+def test_the_waits_read_what_quorumtool_shows_and_a_dead_or_stopped_daemon_as_no_answer(
+    corosync_healthy_cluster: Cluster,
+) -> None:
+    # The waits and members() read the binding (a short-lived corosync.Quorum handle per
+    # look); quorum_status() stays the corosync-quorumtool view. They must agree.
+    for node in corosync_healthy_cluster.nodes:
+        status = node.quorum_status()
+        assert status is not None
+        assert node._view() == (status.quorate, status.members)
+        assert node.members() == status.members == {1, 2, 3}
+    node = corosync_healthy_cluster.node(3)
+    pid = node.pid
+    assert pid is not None
+    os.kill(pid, signal.SIGSTOP)
+    try:  # a stopped daemon would block a connecting client: it reads as no answer at once
+        started = time.monotonic()
+        assert node.members() is None and node._view() is None
+        assert time.monotonic() - started < 1.0
+    finally:
+        os.kill(pid, signal.SIGCONT)
+    corosync_healthy_cluster.kill(3)
+    assert node.members() is None and node._view() is None
+    corosync_healthy_cluster.wait_members(1, [1, 2], timeout=15)
+    corosync_healthy_cluster.wait_quorate(2, timeout=15)
+    corosync_healthy_cluster.restart(3)  # waits through handles refused while it starts
+    assert node._view() == (True, frozenset({1, 2, 3}))

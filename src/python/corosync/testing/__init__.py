@@ -16,8 +16,9 @@ What the harness does (namespaces, daemons and their pids, faults, cleanup) is l
 the ``corosync.testing`` logger: milestones at INFO, details at DEBUG, e.g.
 ``logging.getLogger("corosync.testing").setLevel(logging.DEBUG)`` or pytest's
 ``--log-cli-level=INFO``.
-This package never imports the compiled extension: it drives the daemons with their
-command-line tools and leaves client handles to whatever factory the caller passes.
+The harness drives the daemons with their command-line tools; its own waits read quorum and
+membership through the binding (short-lived :class:`corosync.Quorum` handles), and client
+handles are left to whatever factory the caller passes.
 """
 
 from __future__ import annotations

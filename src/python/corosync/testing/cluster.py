@@ -31,7 +31,7 @@ from typing import TypeVar
 from . import config, options
 from ._resources import Resources, SubnetLease
 from .network import Network
-from .node import ClusterError, Node
+from .node import ClusterError, Node, _View
 from .options import QdeviceOptions, QuorumOptions
 from .status import QuorumStatus
 
@@ -362,8 +362,8 @@ class Cluster:
         node = self.node(nodeid)
 
         def check() -> bool:
-            status = node.quorum_status()
-            return status is not None and status.quorate == quorate
+            view = node._view()
+            return view is not None and view.quorate == quorate
 
         self.wait_for(
             check, timeout, f"node {nodeid} to be {'quorate' if quorate else 'inquorate'}"
@@ -377,7 +377,7 @@ class Cluster:
                 raise ClusterError(
                     f"the corosync daemon of node {node.nodeid} exited\n{self.describe()}"
                 )
-            if not _formed(node.quorum_status(), everyone, quorate):
+            if not _formed(node._view(), everyone, quorate):
                 return False
         return True
 
@@ -448,7 +448,7 @@ class Cluster:
                 )
             # The restarted node first: until it answers, asking the others is pointless.
             for nodeid in sorted(peers, key=lambda i: i != node.nodeid):
-                if not _formed(self.node(nodeid).quorum_status(), peers, quorate):
+                if not _formed(self.node(nodeid)._view(), peers, quorate):
                     return False
             return True
 
@@ -521,11 +521,11 @@ class Cluster:
         )
 
 
-def _formed(status: QuorumStatus | None, members: frozenset[int], quorate: bool | None) -> bool:
-    """Whether a node's status shows exactly ``members``, and ``quorate`` unless None."""
-    if status is None or status.members != members:
+def _formed(view: _View | None, members: frozenset[int], quorate: bool | None) -> bool:
+    """Whether a node's view shows exactly ``members``, and ``quorate`` unless None."""
+    if view is None or view.members != members:
         return False
-    return quorate is None or status.quorate == quorate
+    return quorate is None or view.quorate == quorate
 
 
 def _state(quorate: bool | None) -> str:

@@ -2,6 +2,11 @@
 
 Also :class:`ClusterError`, raised by nodes and clusters alike. :class:`QuorumStatus` (a
 node's view of quorum, read with ``corosync-quorumtool``) lives in :mod:`.status`.
+
+The harness's own waiting reads a node's quorum and membership through the binding
+(:meth:`Node.members`, and :meth:`Node._view` behind :class:`Cluster`'s waits): a short-lived
+:class:`corosync.Quorum` handle opened in the node's namespace costs a few milliseconds,
+where running ``corosync-quorumtool`` costs a few tens.
 """
 
 from __future__ import annotations
@@ -9,9 +14,25 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import select
 import subprocess
+import time
 from collections.abc import Callable, Collection, Mapping, Sequence
-from typing import IO, TYPE_CHECKING, Any, Literal, ParamSpec, TypedDict, TypeVar, Unpack, overload
+from typing import (
+    IO,
+    TYPE_CHECKING,
+    Any,
+    Literal,
+    NamedTuple,
+    ParamSpec,
+    TypedDict,
+    TypeVar,
+    Unpack,
+    overload,
+)
+
+import corosync
+from corosync.types import RingId
 
 from . import netns
 from ._resources import Resources
@@ -33,6 +54,9 @@ _log = logging.getLogger(__name__)
 
 _P = ParamSpec("_P")
 _T = TypeVar("_T")
+
+#: Seconds a node's daemon gets to answer one look at its quorum (as corosync-quorumtool did).
+_ANSWER_TIMEOUT = 10.0
 
 
 class ClusterError(RuntimeError):
@@ -84,6 +108,27 @@ def python_env() -> dict[str, str]:
     root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     rest = [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]
     return dict(os.environ, PYTHONPATH=os.pathsep.join([root, *rest]))
+
+
+class _View(NamedTuple):
+    """A node's quorum and membership as its quorum service reports them (the binding's
+    :class:`corosync.Quorum`, ``trackstart(CURRENT)``)."""
+
+    quorate: bool
+    members: frozenset[int]
+
+
+def _stopped(pid: int) -> bool:
+    """Whether process ``pid`` is stopped (SIGSTOP) or traced: it would not answer, and a
+    client connecting to it would block until it runs again."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            stat = f.read()
+    except OSError:
+        return False  # gone: connecting fails at once
+    # "pid (comm) S ...": comm may hold spaces and parentheses, the state follows the last ")".
+    state = stat[stat.rfind(b")") + 2 :][:1]
+    return state in (b"T", b"t")
 
 
 class Node:
@@ -323,9 +368,41 @@ class Node:
             return None
 
     def members(self) -> frozenset[int] | None:
-        """Node ids in this node's membership, or None if its daemon does not answer."""
-        status = self.quorum_status()
-        return None if status is None else status.members
+        """Node ids in this node's membership, or None if its daemon does not answer.
+
+        Read through the binding (a :class:`corosync.Quorum` handle opened for the call): the
+        same membership :meth:`quorum_status` shows, without running a program.
+        """
+        view = self._view()
+        return None if view is None else view.members
+
+    def _view(self) -> _View | None:
+        """This node's quorum and membership, or None if its daemon does not answer (not
+        running, stopped, restarting, or silent for ``_ANSWER_TIMEOUT`` seconds): what the
+        cluster's waits poll. The handle lives for this call only, so a restarted daemon
+        needs no reconnecting and nothing is left open."""
+        proc = self._proc
+        if proc is None or not self.alive or _stopped(proc.pid):
+            return None
+        views: list[_View] = []
+
+        def on_notify(quorate: bool, ring_id: RingId, members: list[int]) -> None:
+            views.append(_View(quorate, frozenset(members)))
+
+        deadline = time.monotonic() + _ANSWER_TIMEOUT
+        try:
+            with self.connect(corosync.Quorum, on_notify=on_notify, retry_timeout=0) as handle:
+                handle.trackstart(corosync.TrackFlags.CURRENT)
+                while not views:
+                    remaining = deadline - time.monotonic()
+                    if remaining <= 0:
+                        return None
+                    readable, _, _ = select.select([handle.fileno()], [], [], remaining)
+                    if readable:
+                        handle.dispatch(corosync.DispatchFlags.ALL)
+        except corosync.CorosyncError:  # e.g. LibraryError: the daemon is gone or going
+            return None
+        return views[-1]
 
     def log_tail(self, lines: int = 20) -> str:
         """The last ``lines`` lines of the daemon's output and log, for error messages."""
