@@ -146,6 +146,10 @@ def test_the_monitor_reports_a_partition_and_heal(
     for line in report[4:-4]:  # at most the pair's ring formed again before the merge
         assert (line[0] == "ring" and line[2] == [1, 2]) or line == cut[1], line
 
+    # The monitors dispatch on their own time: they have printed everything once the last
+    # change (expected votes back to 3) is out.
+    text.wait_for(r"expected votes 3$")
+    as_json.wait_for(r'"event": "expected", .*"expected_votes": 3\}')
     for program in (text, as_json):
         program.proc.send_signal(signal.SIGTERM)
         assert program.finish() == 0  # Ctrl-C and SIGTERM exit with 0
