@@ -8,9 +8,9 @@ so these tests do not depend on corosync's own binding (the harness's waits use 
 from __future__ import annotations
 
 import ctypes
-import os
-import signal
 import time
+
+from test_retry import daemon_stopped
 
 from corosync.testing import Cluster, Node
 
@@ -89,15 +89,12 @@ def test_the_waits_read_what_quorumtool_shows_and_a_dead_or_stopped_daemon_as_no
         assert node._view() == (status.quorate, status.members)
         assert node.members() == status.members == {1, 2, 3}
     node = corosync_healthy_cluster.node(3)
-    pid = node.pid
-    assert pid is not None
-    os.kill(pid, signal.SIGSTOP)
-    try:  # a stopped daemon would block a connecting client: it reads as no answer at once
+    # A stopped daemon would block a connecting client: it reads as no answer at once. (Only
+    # once it is stopped: a look while SIGSTOP is on its way can still connect and block.)
+    with daemon_stopped(node):
         started = time.monotonic()
         assert node.members() is None and node._view() is None
         assert time.monotonic() - started < 1.0
-    finally:
-        os.kill(pid, signal.SIGCONT)
     corosync_healthy_cluster.kill(3)
     assert node.members() is None and node._view() is None
     corosync_healthy_cluster.wait_members(1, [1, 2], timeout=15)

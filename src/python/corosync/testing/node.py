@@ -380,7 +380,9 @@ class Node:
         """This node's quorum and membership, or None if its daemon does not answer (not
         running, stopped, restarting, or silent for ``_ANSWER_TIMEOUT`` seconds): what the
         cluster's waits poll. The handle lives for this call only, so a restarted daemon
-        needs no reconnecting and nothing is left open."""
+        needs no reconnecting and nothing is left open. A daemon that is stopped (SIGSTOP)
+        while a look is connecting holds that look until it continues: corosync's IPC has
+        no timeout."""
         proc = self._proc
         if proc is None or not self.alive or _stopped(proc.pid):
             return None
