@@ -8,6 +8,7 @@ import time
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Protocol
 
 import corosync
 from corosync.cpg import Address
@@ -90,8 +91,15 @@ def joined(
     return cpg, recorder
 
 
+class Dispatchable(Protocol):
+    """Any handle: an fd to wait on and a dispatch."""
+
+    def fileno(self) -> int: ...
+    def dispatch(self, flags: corosync.DispatchFlags = corosync.DispatchFlags.ALL) -> None: ...
+
+
 def pump(
-    handles: Sequence[corosync.CPG | corosync.CMAP],
+    handles: Sequence[Dispatchable],
     until: Callable[[], bool],
     *,
     timeout: float = 15.0,

@@ -8,7 +8,9 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Protocol
+
+import cpg_events
+from cpg_events import Dispatchable
 
 import corosync
 from corosync import DispatchFlags, RingId, TrackFlags
@@ -28,11 +30,6 @@ QuorumEvent = QuorumNotify | QuorumNodelist
 VotequorumEvent = VotequorumNotify | VotequorumNodelist | ExpectedVotes
 
 MEMBER, DEAD = NodeState.MEMBER, NodeState.DEAD
-
-
-class Dispatchable(Protocol):
-    def fileno(self) -> int: ...
-    def dispatch(self, flags: DispatchFlags = DispatchFlags.ALL) -> None: ...
 
 
 @dataclass
@@ -142,15 +139,8 @@ def pump(
     timeout: float = 20.0,
     what: str = "the expected events",
 ) -> None:
-    """Dispatch the handles as their fds become readable until ``until()`` holds."""
-    deadline = time.monotonic() + timeout
-    while not until():
-        left = deadline - time.monotonic()
-        if left <= 0:
-            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
-        readable, _, _ = select.select(list(handles), [], [], min(left, 0.2))
-        for handle in readable:
-            handle.dispatch(DispatchFlags.ALL)
+    """cpg_events.pump, with the longer default a ring change through the cluster needs."""
+    cpg_events.pump(handles, until, timeout=timeout, what=what)
 
 
 def eventually(predicate: Callable[[], bool], what: str, timeout: float = 10.0) -> None:
