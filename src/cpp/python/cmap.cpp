@@ -67,13 +67,6 @@ using TrackCallback = py::typing::Callable<void(TrackEvents, py::str, std::optio
 // What set() takes; its type (and range) is checked against the key's in cmap_values.cpp.
 using SetValue = py::typing::Union<py::int_, py::float_, py::str, PyBuffer>;
 
-std::string utf8(const py::str& text) {
-  Py_ssize_t size = 0;
-  const char* data = PyUnicode_AsUTF8AndSize(text.ptr(), &size);  // lone surrogates raise
-  if (!data) throw py::error_already_set();
-  return {data, static_cast<size_t>(size)};
-}
-
 py::object side(const std::optional<CmapValueView>& value) {
   return value ? typed_value(value->type, value->data) : py::none();
 }

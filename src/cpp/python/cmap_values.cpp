@@ -1,5 +1,7 @@
 #include "cmap_values.hpp"
 
+#include "py_types.hpp"
+
 #include <pybind11/gil_safe_call_once.h>
 
 #include <cfloat>
@@ -133,10 +135,7 @@ std::string buffer_bytes(const py::handle& value) {
 std::string string_bytes(const py::handle& value, const char* what) {
   std::string out;
   if (PyUnicode_Check(value.ptr())) {
-    Py_ssize_t size = 0;
-    const char* utf8 = PyUnicode_AsUTF8AndSize(value.ptr(), &size);  // lone surrogates raise
-    if (!utf8) throw py::error_already_set();
-    out.assign(utf8, static_cast<size_t>(size));
+    out = utf8(value);
   } else if (PyBytes_Check(value.ptr())) {
     out = buffer_bytes(value);
   } else {

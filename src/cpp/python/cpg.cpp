@@ -52,11 +52,7 @@ std::string type_name(const py::handle& object) {
 CpgName group_from_python(const py::handle& group, const char* function) {
   std::string bytes;
   if (py::isinstance<py::str>(group)) {
-    // Raises UnicodeEncodeError (a ValueError) for lone surrogates.
-    Py_ssize_t size = 0;
-    const char* utf8 = PyUnicode_AsUTF8AndSize(group.ptr(), &size);
-    if (!utf8) throw py::error_already_set();
-    bytes.assign(utf8, static_cast<size_t>(size));
+    bytes = utf8(group);
   } else if (py::isinstance<py::bytes>(group)) {
     bytes = group.cast<std::string>();
   } else {

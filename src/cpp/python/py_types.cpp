@@ -6,6 +6,13 @@
 
 namespace corosync::python {
 
+std::string utf8(const py::handle& text) {
+  Py_ssize_t size = 0;
+  const char* data = PyUnicode_AsUTF8AndSize(text.ptr(), &size);
+  if (!data) throw py::error_already_set();
+  return {data, static_cast<size_t>(size)};
+}
+
 const PackageTypes& package_types() {
   PYBIND11_CONSTINIT static py::gil_safe_call_once_and_store<PackageTypes> storage;
   return storage

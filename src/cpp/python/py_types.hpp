@@ -5,6 +5,7 @@
 #include <pybind11/pybind11.h>
 #include <pybind11/typing.h>
 
+#include <string>
 #include <vector>
 
 namespace corosync::python {
@@ -27,6 +28,9 @@ COROSYNC_PY_TYPE(PyBuffer)
 #undef COROSYNC_PY_TYPE
 
 using GroupName = py::typing::Union<py::str, py::bytes>;
+
+// A str's UTF-8: UnicodeEncodeError (a ValueError) for lone surrogates, which have none.
+std::string utf8(const py::handle& text);
 
 // The package's Python types that the binding creates, looked up once, on first use (the
 // package imports this module before its own modules exist, so not at module init), and

@@ -178,14 +178,6 @@ void bind_enums(py::module_& m) {
       .finalize();
 }
 
-// A qdevice name's UTF-8 (UnicodeEncodeError, a ValueError, for lone surrogates).
-std::string text(const py::str& s) {
-  Py_ssize_t size = 0;
-  const char* data = PyUnicode_AsUTF8AndSize(s.ptr(), &size);
-  if (!data) throw py::error_already_set();
-  return {data, static_cast<size_t>(size)};
-}
-
 // A corosync.types.RingId whose fields fit corosync's (TypeError, OverflowError otherwise).
 RingId ring_from(const py::handle& ring) {
   if (!py::isinstance(ring, package_types().ring_id))
@@ -288,7 +280,7 @@ void bind_votequorum(py::module_& m) {
       .def(
           "qdevice_register",
           [](PyVotequorum& self, const py::str& name) {
-            std::string n = text(name);
+            std::string n = utf8(name);
             without_gil([&] { self.votequorum.qdevice_register(n); });
           },
           py::arg("name"),
@@ -297,14 +289,14 @@ void bind_votequorum(py::module_& m) {
       .def(
           "qdevice_unregister",
           [](PyVotequorum& self, const py::str& name) {
-            std::string n = text(name);
+            std::string n = utf8(name);
             without_gil([&] { self.votequorum.qdevice_unregister(n); });
           },
           py::arg("name"), "Unregister the quorum device (votequorum_qdevice_unregister).")
       .def(
           "qdevice_update",
           [](PyVotequorum& self, const py::str& old_name, const py::str& new_name) {
-            std::string o = text(old_name), n = text(new_name);
+            std::string o = utf8(old_name), n = utf8(new_name);
             without_gil([&] { self.votequorum.qdevice_update(o, n); });
           },
           py::arg("old_name"), py::arg("new_name"),
@@ -314,7 +306,7 @@ void bind_votequorum(py::module_& m) {
           [](PyVotequorum& self, const py::str& name, bool cast_vote, const PyRingId& ring_id) {
             // Checked before the name: a bad ring id is what corosync answers first too.
             RingId ring = ring_from(ring_id);
-            std::string n = text(name);
+            std::string n = utf8(name);
             without_gil([&] { self.votequorum.qdevice_poll(n, cast_vote, ring); });
           },
           py::arg("name"), py::arg("cast_vote"), py::arg("ring_id"),
@@ -324,7 +316,7 @@ void bind_votequorum(py::module_& m) {
       .def(
           "qdevice_master_wins",
           [](PyVotequorum& self, const py::str& name, bool allow) {
-            std::string n = text(name);
+            std::string n = utf8(name);
             without_gil([&] { self.votequorum.qdevice_master_wins(n, allow); });
           },
           py::arg("name"), py::arg("allow"),
