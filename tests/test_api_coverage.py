@@ -122,16 +122,37 @@ NOT_BOUND: dict[str, str] = {
     "quorum_context_set": "used internally (the context is passed to quorum_model_initialize)",
     "votequorum_context_get": "used internally to find a connection's state from C callbacks",
     "votequorum_context_set": "used internally, once, when Votequorum() connects",
+    "sam_initialize": "sam.initialize",
+    "sam_finalize": "sam.finalize",
+    "sam_start": "sam.start",
+    "sam_stop": "sam.stop",
+    "sam_warn_signal_set": "sam.set_warn_signal",
+    "sam_register": "sam.register",
+    "sam_hc_send": "sam.hc_send",
+    "sam_hc_callback_register": "sam.set_hc_callback",
+    "sam_data_getsize": "sam.data_size",
+    "sam_data_restore": "sam.data_restore",
+    "sam_data_store": "sam.data_store",
+    "sam_mark_failed": "sam.mark_failed",
+    "corosync_cfg_initialize": "CFG.__init__",
+    "corosync_cfg_finalize": "CFG.close",
+    "corosync_cfg_fd_get": "CFG.fileno",
+    "corosync_cfg_dispatch": "CFG.dispatch",
+    "corosync_cfg_ring_status_get": "CFG.ring_status",
+    "corosync_cfg_node_status_get": "CFG.node_status",
+    "corosync_cfg_kill_node": "CFG.kill_node",
+    "corosync_cfg_trackstart": "CFG.trackstart",
+    "corosync_cfg_trackstop": "CFG.trackstop",
+    "corosync_cfg_try_shutdown": "CFG.try_shutdown",
+    "corosync_cfg_replyto_shutdown": "CFG.reply_to_shutdown",
+    "corosync_cfg_get_node_addrs": "CFG.node_addrs",
+    "corosync_cfg_local_get": "CFG.local_nodeid",
+    "corosync_cfg_reload_config": "CFG.reload_config",
+    "corosync_cfg_reopen_log_files": "CFG.reopen_log_files",
     "cs_strerror": "no Python function of its own: the C++ core calls it for the text of "
     "every CorosyncError's message",
     "qb_to_cs_error": "internal errno conversion of corosync's libraries",
     "hdb_error_to_cs": "internal handle-database error conversion of corosync's libraries",
-}
-
-# Whole services whose binding has not landed yet: each is a road-map issue of its own.
-NOT_YET: dict[str, str] = {
-    "sam_": "SAM lands with the SAM issue",
-    "corosync_cfg_": "CFG lands with the CFG issue",
 }
 
 DECLARATION = re.compile(
@@ -149,10 +170,6 @@ def declared_by(header: str) -> set[str]:
 
 def declared_functions() -> set[str]:
     return set().union(*(declared_by(header) for header in SERVICE_HEADERS))
-
-
-def not_yet_prefix(function: str) -> str | None:
-    return next((prefix for prefix in NOT_YET if function.startswith(prefix)), None)
 
 
 def resolve(dotted: str) -> tuple[object, object]:
@@ -207,9 +224,7 @@ def test_headers_parse_to_a_plausible_api() -> None:
 
 def test_every_declared_function_is_bound_or_has_a_reason() -> None:
     unaccounted = sorted(
-        name
-        for name in declared_functions()
-        if name not in BOUND and name not in NOT_BOUND and not_yet_prefix(name) is None
+        name for name in declared_functions() if name not in BOUND and name not in NOT_BOUND
     )
     assert unaccounted == [], f"neither bound nor listed with a reason: {unaccounted}"
 
@@ -220,19 +235,9 @@ def test_bound_and_not_bound_name_only_declared_functions() -> None:
     assert stale == [], f"listed but not declared by the headers: {stale}"
 
 
-def test_every_not_yet_prefix_still_matches_declared_functions() -> None:
-    declared = declared_functions()
-    stale = sorted(p for p in NOT_YET if not any(name.startswith(p) for name in declared))
-    assert stale == [], f"NOT_YET prefixes that match no declared function: {stale}"
-
-
 def test_each_function_has_one_status() -> None:
     both = sorted(set(BOUND) & set(NOT_BOUND))
     assert both == [], f"both bound and not bound: {both}"
-    listed_and_not_yet = sorted(
-        name for name in set(BOUND) | set(NOT_BOUND) if not_yet_prefix(name) is not None
-    )
-    assert listed_and_not_yet == [], f"listed, yet under a NOT_YET prefix: {listed_and_not_yet}"
 
 
 @pytest.mark.parametrize(("function", "dotted"), sorted(BOUND.items()))

@@ -5,15 +5,21 @@ Services: :class:`CPG` (process groups), with its types :class:`Address`,
 configuration and runtime database), with :class:`TypedValue`, :class:`ValueType`,
 :class:`TrackEvent` and :class:`CmapMap`; :class:`Quorum` and :class:`Votequorum` (with
 :class:`TrackFlags`, :class:`NodeInfo`, :class:`NodeStatus`, :class:`NodeState`,
-:class:`InfoFlag`). Every handle connects on
-construction, closes with ``close()`` or ``with``, exposes ``fileno()`` for event loops and
-runs its callbacks inside ``dispatch()``. Failures raise :class:`CorosyncError` subclasses
+:class:`InfoFlag`); :class:`CFG` (node and link status, reload, node kill, shutdown
+coordination; :mod:`corosync.cfg` has its types); :mod:`corosync.sam` (a process that
+corosync supervises and restarts: module functions). Every handle connects on construction,
+closes with ``close()`` or ``with``, exposes ``fileno()`` for event loops and runs its
+callbacks inside ``dispatch()``. Failures raise :class:`CorosyncError` subclasses
 (see :mod:`corosync.errors`).
 """
 
 from __future__ import annotations
 
+# SAM is module functions (one per process): reached as corosync.sam, its names not copied
+# to the top level.
+from corosync import sam
 from corosync._corosync import CPG, DispatchFlags, TrackFlags
+from corosync.cfg import CFG, ShutdownFlags, ShutdownReply
 from corosync.cmap import CMAP, CmapMap, TrackEvent, TypedValue, ValueType
 from corosync.cpg import Address, GroupMember, Guarantee, Reason
 from corosync.errors import (
@@ -59,6 +65,7 @@ from corosync.votequorum import InfoFlag, NodeInfo, NodeState, NodeStatus, Voteq
 # TimeoutError is importable by name (corosync.TimeoutError) but left out of __all__: a
 # star import would shadow the builtin TimeoutError, which it also derives from.
 __all__ = [
+    "CFG",
     "CMAP",
     "CPG",
     "AccessError",
@@ -101,6 +108,8 @@ __all__ = [
     "Reason",
     "RingId",
     "SecurityError",
+    "ShutdownFlags",
+    "ShutdownReply",
     "TooBigError",
     "TooManyGroupsError",
     "TrackEvent",
@@ -110,4 +119,5 @@ __all__ = [
     "ValueType",
     "VersionError",
     "Votequorum",
+    "sam",
 ]

@@ -6,10 +6,12 @@ from __future__ import annotations
 
 import collections.abc
 import enum
+import ipaddress
 import typing
 
 import typing_extensions
 
+import corosync.cfg
 import corosync.cmap
 import corosync.cpg
 import corosync.types
@@ -887,6 +889,251 @@ class Votequorum:
         """
         Seconds a call answered with CS_ERR_TRY_AGAIN is retried (the constructor's retry_timeout).
         """
+
+class RecoveryPolicy(enum.IntFlag):
+    """
+    What SAM's supervisor does when the supervised process fails (sam_recovery_policy_t): QUIT or
+    RESTART, optionally with QUORUM (run only while the node is quorate) and CMAP (publish the state
+    under resources.process.<pid>).
+    """
+
+    QUIT = 1
+    RESTART = 2
+    QUORUM = 8
+    CMAP = 16
+
+class SamState(enum.Enum):
+    """
+    Where this process is in SAM's life cycle.
+    """
+
+    NOT_INITIALIZED = 0
+    INITIALIZED = 1
+    REGISTERED = 2
+    STARTED = 3
+    FINALIZED = 4
+
+class ShutdownFlags(enum.IntEnum):
+    """
+    How a shutdown is asked for (corosync_cfg_shutdown_flags_t): REQUEST asks every tracking client
+    and goes ahead only if all say yes in time; REGARDLESS tells them and goes ahead; IMMEDIATE asks
+    no one.
+    """
+
+    REQUEST = 0
+    REGARDLESS = 1
+    IMMEDIATE = 2
+
+class ShutdownReply(enum.IntEnum):
+    """
+    The answer to a shutdown request (corosync_cfg_shutdown_reply_flags_t).
+    """
+
+    NO = 0
+    YES = 1
+
+class CFG:
+    """
+    A connection to corosync's configuration service (corosync_cfg_initialize): node and link
+    status, reload, node kill and shutdown coordination.
+
+    on_shutdown runs inside dispatch() in the calling thread once trackstart() was called.
+    """
+    def __enter__(self) -> typing.Self: ...
+    def __exit__(
+        self, exc_type: typing.Any, exc_value: typing.Any, traceback: typing.Any
+    ) -> None: ...
+    def __init__(
+        self,
+        *,
+        on_shutdown: collections.abc.Callable[[ShutdownFlags], None] | None = None,
+        retry_timeout: typing.SupportsFloat | typing.SupportsIndex = 3.0,
+    ) -> None:
+        """
+        Connect to the local corosync's configuration service (corosync_cfg_initialize).
+        on_shutdown(flags: ShutdownFlags) runs inside dispatch() after trackstart(), when a shutdown
+        is asked for; answer a REQUEST with reply_to_shutdown(). Calls answered with
+        CS_ERR_TRY_AGAIN are retried for up to retry_timeout seconds (0 disables retrying), then
+        raise TryAgainError.
+        """
+    def __repr__(self) -> str: ...
+    def close(self) -> None:
+        """
+        Finalize the connection (corosync_cfg_finalize). Idempotent; later calls raise ClosedError.
+        """
+    def dispatch(self, flags: DispatchFlags = DispatchFlags.ALL) -> None:
+        """
+        Run the callbacks of queued events in this thread (corosync_cfg_dispatch).
+
+        ALL runs what is queued and returns; ONE_NONBLOCKING runs at most one callback; ONE waits
+        until one callback has run; BLOCKING runs events until the handle is closed or the
+        connection is lost (LibraryError). Waiting releases the GIL and reacts to Ctrl-C. An
+        exception raised by a callback propagates after that callback; later events stay queued.
+        Calling dispatch from one of this handle's callbacks raises RuntimeError. flags may be a
+        DispatchFlags or its int value.
+        """
+    def fileno(self) -> int:
+        """
+        An fd to poll for readability (select, selectors, asyncio), over the connection's
+        (corosync_cfg_fd_get); never read from it. It is the same fd, open, for the handle's life:
+        readable while an event is queued, and for good once the handle is closed (from any thread)
+        or the daemon is lost, so that a poll always ends with a dispatch() that says why
+        (ClosedError, LibraryError).
+        """
+    def kill_node(self, nodeid: int, reason: str) -> None:
+        """
+        Make a node's daemon exit, logging `reason` (corosync_cfg_kill_node). The reason is at most
+        255 UTF-8 bytes without NUL (NameTooLongError, InvalidParamError).
+        """
+    def node_addrs(self, nodeid: int = 0) -> list[ipaddress.IPv4Address | ipaddress.IPv6Address]:
+        """
+        A node's configured addresses, one per link, as ipaddress objects
+        (corosync_cfg_get_node_addrs; nodeid 0: this node). NotExistError for a node corosync does
+        not know.
+        """
+    def node_status(self, nodeid: int) -> corosync.cfg.NodeStatus:
+        """
+        A node's knet status (corosync_cfg_node_status_get, version 1): reachable, remote, external,
+        on-wire versions and its configured links, as this node sees them. FailedOperationError (the
+        daemon's answer) for a node knet does not know.
+        """
+    def reload_config(self) -> None:
+        """
+        Every node rereads corosync.conf (corosync_cfg_reload_config).
+        """
+    def reopen_log_files(self) -> None:
+        """
+        This node's daemon reopens its log files, e.g. after logrotate
+        (corosync_cfg_reopen_log_files).
+        """
+    def reply_to_shutdown(self, reply: ShutdownReply = ShutdownReply.YES) -> None:
+        """
+        Answer a shutdown REQUEST (corosync_cfg_replyto_shutdown). libcfg does not pass on the
+        daemon's answer, and keeps this connection open until the process exits; close() stops
+        tracking first.
+        """
+    def ring_status(self) -> list[corosync.cfg.RingStatus]:
+        """
+        Each link's name and status text, as corosync-cfgtool -s printed them before node_status
+        existed (corosync_cfg_ring_status_get).
+        """
+    def trackstart(self) -> None:
+        """
+        Receive shutdown requests in on_shutdown (corosync_cfg_trackstart).
+        """
+    def trackstop(self) -> None:
+        """
+        Stop receiving shutdown requests (corosync_cfg_trackstop).
+        """
+    def try_shutdown(self, flags: ShutdownFlags = ShutdownFlags.REQUEST) -> None:
+        """
+        Ask this node's daemon to shut down (corosync_cfg_try_shutdown). REQUEST waits for every
+        other tracking client's reply (up to cfg.shutdown_timeout, 5 s by default) and raises
+        BusyError when one says no or does not answer; ExistError while another request is running.
+        """
+    @property
+    def closed(self) -> bool:
+        """
+        True once close() was called.
+        """
+    @property
+    def local_nodeid(self) -> int:
+        """
+        This node's id (corosync_cfg_local_get).
+        """
+    @property
+    def on_shutdown(self) -> collections.abc.Callable[[ShutdownFlags], None] | None:
+        """
+        fn(flags: ShutdownFlags): a shutdown is being asked for (REQUEST: answer with
+        reply_to_shutdown; REGARDLESS: it goes ahead anyway).
+        """
+    @on_shutdown.setter
+    def on_shutdown(self, arg1: collections.abc.Callable[[ShutdownFlags], None] | None) -> None: ...
+    @property
+    def retry_timeout(self) -> float:
+        """
+        Seconds a call answered with CS_ERR_TRY_AGAIN is retried (the constructor's retry_timeout).
+        """
+
+def sam_data_restore() -> bytes:
+    """
+    sam_data_restore: what was last stored (b'' if nothing).
+    """
+
+def sam_data_size() -> int:
+    """
+    sam_data_getsize: the size of the stored data.
+    """
+
+def sam_data_store(data: typing_extensions.Buffer | None) -> None:
+    """
+    sam_data_store: keeps `data` (bytes-like, or None to clear) in the supervisor for the next
+    instance after a failure.
+    """
+
+def sam_finalize() -> None:
+    """
+    sam_finalize: stops if started; SAM cannot be initialized again in this process. Exiting while
+    started counts as a failure: finalize (or stop) first to end cleanly.
+    """
+
+def sam_hc_send() -> None:
+    """
+    sam_hc_send: one health check.
+    """
+
+def sam_initialize(time_interval_ms: int, policy: RecoveryPolicy) -> None:
+    """
+    sam_initialize: health checks are due every `time_interval_ms` (> 0) once started; `policy` is
+    QUIT or RESTART, optionally | QUORUM and/or | CMAP. Once per process. InvalidParamError (a
+    ValueError) for a bad interval or policy, BadHandleError when already initialized or finalized.
+    """
+
+def sam_mark_failed() -> None:
+    """
+    sam_mark_failed: the supervisor kills this process and quits, leaving state 'failed' under
+    resources.process.<pid> in CMAP. Needs the CMAP flag (InvalidParamError otherwise).
+    """
+
+def sam_register() -> int:
+    """
+    sam_register: forks. Returns the instance number (1, 2, ...) in the supervised child; the
+    calling process stays SAM's supervisor and never returns (it exits when the child does under
+    QUIT, and forks a new child after a failure under RESTART). RuntimeError while other Python
+    threads run. SIGINT, SIGTERM or SIGHUP to the supervisor are passed on to the child (a second
+    one kills it), and the supervisor then exits with 128 + the signal's number; a child whose
+    supervisor dies gets SIGTERM.
+    """
+
+def sam_set_hc_callback(fn: collections.abc.Callable[[], bool | None]) -> None:
+    """
+    sam_hc_callback_register: event-driven health checks. From start() on, health checks are sent
+    every time_interval / 4 ms and `fn()` is asked once per interval, on a thread of the binding's
+    own; returning False or raising (the exception goes to sys.unraisablehook) stops them, and the
+    supervisor recovers. Only while registered and not started, with time_interval_ms >= 4.
+    """
+
+def sam_set_warn_signal(signum: int) -> None:
+    """
+    sam_warn_signal_set: the signal sent first when health checks stop (SIGTERM unless set); SIGKILL
+    follows one interval later.
+    """
+
+def sam_start() -> None:
+    """
+    sam_start: health checks are due from now on (with the QUORUM flag, waits until the node is
+    quorate).
+    """
+
+def sam_state() -> SamState:
+    """
+    Where this process is in SAM's life cycle.
+    """
+
+def sam_stop() -> None:
+    """
+    sam_stop: no health checks are due.
+    """
 
 CMAP_KEYNAME_MAXLEN: int = 255
 CMAP_KEYNAME_MINLEN: int = 3

@@ -14,14 +14,15 @@ dispatches the handle without waiting; nothing sleeps in corosync's calls::
                     print("members:", members)
 
 - :func:`events` gives a stream of a CPG's events (:class:`~corosync.cpg.Deliver`,
-  :class:`~corosync.cpg.ConfChg`, :class:`~corosync.cpg.TotemConfChg`) or of a CMAP key's
-  changes (:class:`~corosync.cmap.Change`). A stream gets every event from its creation on;
-  several streams of one CPG each get every event. Events that arrive while a CPG has no
-  stream (after it had one) are kept for the next: nothing is lost between two ``async for``
-  loops. Callbacks set on the handle still run, before the event is queued; an exception
-  one raises comes out of the streams' ``__anext__`` (the events behind it stay queued).
-  Closing the handle ends its streams after what they hold; a lost daemon ends them with
-  :class:`~corosync.LibraryError`.
+  :class:`~corosync.cpg.ConfChg`, :class:`~corosync.cpg.TotemConfChg`), of a CMAP key's
+  changes (:class:`~corosync.cmap.Change`), of quorum and votequorum notifications, or of a
+  CFG's shutdown requests (:class:`~corosync.cfg.ShutdownRequest`). A stream gets every
+  event from its creation on; several streams of one CPG each get every event. Events that
+  arrive while a CPG has no stream (after it had one) are kept for the next: nothing is lost
+  between two ``async for`` loops. Callbacks set on the handle still run, before the event
+  is queued; an exception one raises comes out of the streams' ``__anext__`` (the events
+  behind it stay queued). Closing the handle ends its streams after what they hold; a lost
+  daemon ends them with :class:`~corosync.LibraryError`.
 - :func:`mcast` sends without blocking the loop: under flow control it waits on the loop,
   dispatching the handle meanwhile, up to the handle's ``retry_timeout``.
 - :func:`wait_members` waits for a group's membership, :func:`wait_quorate` for quorum;
@@ -43,7 +44,8 @@ from collections.abc import Callable, Collection
 from typing import Any, Generic, ParamSpec, Protocol, TypeVar, overload
 
 from corosync._aio_pump import EventStream, Pump, pump_of
-from corosync._corosync import CMAP, CPG, InfoFlag, Quorum, Votequorum
+from corosync._corosync import CFG, CMAP, CPG, InfoFlag, Quorum, Votequorum
+from corosync.cfg import ShutdownRequest
 from corosync.cmap import Change, TrackEvent, TypedValue
 from corosync.cpg import Address, ConfChg, Deliver, Guarantee, TotemConfChg
 from corosync.errors import TryAgainError
@@ -61,6 +63,7 @@ __all__ = [
     "QuorumEvent",
     "QuorumNodelist",
     "QuorumNotify",
+    "ShutdownRequest",
     "TotemConfChg",
     "VotequorumEvent",
     "VotequorumNodelist",
@@ -101,6 +104,7 @@ _EVENTS: dict[type, dict[str, Callable[..., Any]]] = {
         "on_nodelist": VotequorumNodelist,
         "on_expectedvotes": ExpectedVotes,
     },
+    CFG: {"on_shutdown": ShutdownRequest},
 }
 
 
@@ -144,11 +148,13 @@ def events(handle: Quorum, key: None = None) -> EventStream[QuorumEvent]: ...
 @overload
 def events(handle: Votequorum, key: None = None) -> EventStream[VotequorumEvent]: ...
 @overload
+def events(handle: CFG, key: None = None) -> EventStream[ShutdownRequest]: ...
+@overload
 def events(
     handle: CMAP, key: str, *, events: TrackEvent = _ALL_CHANGES, prefix: bool = False
 ) -> EventStream[Change]: ...
 def events(
-    handle: CPG | CMAP | Quorum | Votequorum,
+    handle: CPG | CMAP | Quorum | Votequorum | CFG,
     key: str | None = None,
     *,
     events: TrackEvent = _ALL_CHANGES,
@@ -157,6 +163,7 @@ def events(
     EventStream[CpgEvent]
     | EventStream[QuorumEvent]
     | EventStream[VotequorumEvent]
+    | EventStream[ShutdownRequest]
     | EventStream[Change]
 ):
     """A stream of the handle's events, from now on, inside the running loop.
@@ -165,9 +172,10 @@ def events(
     Quorum: :class:`QuorumNotify` and :class:`QuorumNodelist`; for a Votequorum:
     :class:`VotequorumNotify`, :class:`VotequorumNodelist` and :class:`ExpectedVotes` (both
     report once their ``trackstart()`` was called: aio does not choose what to track). For a
-    CMAP: the :class:`Change` of `key` (or, with ``prefix=True``, of every key it prefixes),
-    through a track that the stream holds until it is closed. ClosedError for a closed
-    handle.
+    CFG: a :class:`ShutdownRequest` per shutdown asked for, after its ``trackstart()``
+    (answer a REQUEST with ``reply_to_shutdown()``). For a CMAP: the :class:`Change` of
+    `key` (or, with ``prefix=True``, of every key it prefixes), through a track that the
+    stream holds until it is closed. ClosedError for a closed handle.
     """
     if isinstance(handle, CMAP):
         if key is None:
@@ -175,7 +183,7 @@ def events(
         return _cmap_stream(handle, key, events, prefix)
     if type(handle) not in _EVENTS:
         raise TypeError(
-            f"events() takes a CPG, CMAP, Quorum or Votequorum, not {type(handle).__name__}"
+            f"events() takes a CPG, CMAP, Quorum, Votequorum or CFG, not {type(handle).__name__}"
         )
     if key is not None:
         raise TypeError(f"events({type(handle).__name__.lower()}) takes no key")
