@@ -8,7 +8,8 @@
 Votequorum settings (votes per node, :class:`QuorumOptions`, a :class:`QdeviceOptions` for
 a quorum device registered through the votequorum API) are keyword arguments of
 :class:`Cluster`; :meth:`Node.quorum_status` reads back what corosync made of them
-(:class:`QuorumStatus`).
+(:class:`QuorumStatus`). ``links=`` gives every node several knet links, each on a network of
+its own, and :meth:`Cluster.cut_link` cuts one link of one node.
 
 Needs root, ``corosync`` and ``iproute2``. See :class:`Cluster`; the pytest plugin
 (:mod:`corosync.testing.pytest_plugin`) provides ``corosync_cluster`` and ``corosync_node``.

@@ -3,10 +3,11 @@
 Three things live here:
 
 * :class:`SubnetLease`: an exclusive ``flock`` on ``/run/lock/corosync-testing/subnet-K.lock``
-  reserves index K (the ``10.213.K.0/24`` subnet, the cluster name and the veth names) for
-  one cluster at a time, across processes. The lock file also records what the cluster
-  created, so that the leftovers of a process that died without cleaning up (SIGKILL, CI
-  timeout) are reclaimed by the next harness that finds the lock free.
+  reserves index K (the ``10.213.K.0/24`` subnet, and ``10.<213+L>.K.0/24`` for knet link L
+  of a cluster with several links; the cluster name and the veth names) for one cluster at
+  a time, across processes. The lock file also records what the cluster created, so that
+  the leftovers of a process that died without cleaning up (SIGKILL, CI timeout) are
+  reclaimed by the next harness that finds the lock free.
 * :func:`remove_shm`: libqb's shared-memory files of one daemon.
 * :class:`Resources`: the list of daemons, namespaces, temp dir and lease of one cluster, and
   :meth:`Resources.release`, the teardown used by ``Cluster.close()``, the ``weakref.finalize``
@@ -61,7 +62,7 @@ _log = logging.getLogger(__name__)
 
 LOCK_DIR = "/run/lock/corosync-testing"
 SHM_DIR = "/dev/shm"
-#: Usable values of K in 10.213.K.0/24.
+#: Usable values of K in 10.213.K.0/24 (and in 10.<213+L>.K.0/24, link L's subnet).
 SUBNETS = range(1, 251)
 
 # How long a daemon gets to shut down cleanly on SIGTERM before SIGKILL. corosync 3.1

@@ -4,14 +4,22 @@ Topology (see /work/shared/cluster-recipe.md for why each piece is needed):
 
 * every node runs in its own network namespace, with its own ``/run`` (corosync locks
   ``/run/corosync.pid``), its own state directory and log file, all in a temp dir;
-* a one-node cluster talks over ``lo`` (127.0.0.1) in its namespace, nothing else;
+* a one-node cluster talks over ``lo`` (127.0.0.1; ``127.0.0.<L+1>`` for link L) in its
+  namespace, nothing else;
 * with two or more nodes, a "switch" namespace holds a bridge ``br0``; node i has a veth pair
   ``cst<K>n<i>`` (in the node's namespace, address ``10.213.K.i/24``) to ``cst<K>s<i>`` (in
   the switch, enslaved to the bridge). Nothing is added to the host's namespace and there
   are no default routes, so cluster traffic never leaves the machine.
 
+``Cluster(n, links=m)`` gives every node m knet links (``ring0_addr`` ... ``ring<m-1>_addr``),
+each on a subnet and a switch bridge of its own: link L >= 1 of node i is the veth pair
+``cst<K>n<i>l<L>``/``cst<K>s<i>l<L>`` at ``10.<213+L>.K.i/24`` on bridge ``br0l<L>`` (link 0
+keeps the names above). The lease of K covers all of them (see :mod:`.network`).
+
 Faults are applied on the switch side: :meth:`Cluster.partition` moves switch ports to one
-bridge per group, :meth:`Cluster.isolate` takes a port down, :meth:`Cluster.heal` undoes both.
+bridge per group (and per link), :meth:`Cluster.isolate` takes a node's ports down on every
+link, :meth:`Cluster.cut_link` takes one port of one link down while the node's other links
+carry on, and :meth:`Cluster.heal` undoes all of them.
 """
 
 from __future__ import annotations
@@ -30,7 +38,7 @@ from typing import TypeVar
 
 from . import config, options
 from ._resources import Resources, SubnetLease
-from .network import Network
+from .network import MAX_LINKS, Network
 from .node import ClusterError, Node, _View
 from .options import QdeviceOptions, QuorumOptions
 from .status import QuorumStatus
@@ -104,6 +112,13 @@ class Cluster:
     ``token_ms`` is corosync's token timeout: roughly how long a crash or a partition takes
     to be noticed. With ``start=False`` nothing runs until :meth:`start`.
 
+    ``links`` is the number of knet links (1 to 8) between the nodes: node i's address on
+    link L is ``node.addresses[L]`` (``ring<L>_addr``), each link on a subnet, a bridge and
+    a veth pair per node of its own, so that :meth:`cut_link` can break one link of one
+    node while corosync keeps the node over the others. A one-node cluster gets link L's
+    address ``127.0.0.<L+1>`` on ``lo``: corosync then runs with as many links, but there is
+    no network to cut.
+
     Votequorum settings (votequorum(5)); by default every node has one vote and quorum is a
     plain majority:
 
@@ -124,6 +139,7 @@ class Cluster:
         nodes: int = 3,
         *,
         token_ms: int = 1000,
+        links: int = 1,
         start: bool = True,
         quorum_timeout: float = 30.0,
         votes: Mapping[int, int] | None = None,
@@ -136,6 +152,10 @@ class Cluster:
             raise ValueError(f"nodes must be between 1 and {MAX_NODES}, got {nodes}")
         if token_ms <= 0:
             raise ValueError(f"token_ms must be positive, got {token_ms}")
+        if isinstance(links, bool) or not isinstance(links, int):
+            raise TypeError(f"links must be an int, got {type(links).__name__}")
+        if not 1 <= links <= MAX_LINKS:
+            raise ValueError(f"links must be between 1 and {MAX_LINKS} (knet's limit), got {links}")
         self._votes = options.check_settings(nodes, votes, quorum, qdevice)
         self._explicit_votes = dict(votes or {})
         check_prerequisites()
@@ -157,7 +177,8 @@ class Cluster:
             except OSError as e:
                 raise ClusterError(f"cannot reserve a subnet for a test cluster: {e}") from e
             self._resources.lease = lease
-            #: The per-cluster index K: subnet 10.213.K.0/24, cluster name, veth names.
+            #: The per-cluster index K: subnet 10.213.K.0/24 (10.<213+L>.K.0/24 for link L),
+            #: cluster name, veth names.
             self.index = lease.index
             #: ``totem.cluster_name``, unique among the clusters running on this machine.
             self.name = f"cst{self.index}"
@@ -167,20 +188,26 @@ class Cluster:
             self._resources.tmpdir = self.tmpdir
             self._resources.label = f"corosync test cluster {self.name}"
             self._resources.save()
-            _log.debug("%s: subnet 10.213.%d.0/24, temp dir %s", self.name, self.index, self.tmpdir)
+            _log.debug(
+                "%s: subnet 10.213.%d.0/24, %d link(s), temp dir %s",
+                self.name,
+                self.index,
+                links,
+                self.tmpdir,
+            )
             switch = f"{self._prefix}-sw" if nodes > 1 else None
-            self._network = Network(self.index, switch, self._resources)
-            self._nodes = [self._make_node(i, nodes) for i in range(1, nodes + 1)]
+            self._network = Network(self.index, switch, self._resources, links)
+            self._nodes = [self._make_node(i) for i in range(1, nodes + 1)]
             if start:
                 self.start()
         except BaseException:
             self.close()
             raise
 
-    def _make_node(self, i: int, count: int) -> Node:
-        address = "127.0.0.1" if count == 1 else f"10.213.{self.index}.{i}"
+    def _make_node(self, i: int) -> Node:
+        addresses = [self._network.address(i, link) for link in range(self._network.links)]
         workdir = os.path.join(self.tmpdir, f"n{i}")
-        return Node(self, self._resources, i, f"{self._prefix}-n{i}", address, workdir)
+        return Node(self, self._resources, i, f"{self._prefix}-n{i}", addresses, workdir)
 
     def __repr__(self) -> str:
         try:
@@ -216,6 +243,11 @@ class Cluster:
             count = len(self._nodes)
             raise IndexError(f"no node {nodeid!r} in a cluster of {count} (ids 1..{count})")
         return self._nodes[nodeid - 1]
+
+    @property
+    def links(self) -> int:
+        """Number of knet links between the nodes (``ring0_addr`` ... of every node)."""
+        return self._network.links
 
     @property
     def quorum(self) -> QuorumOptions:
@@ -262,7 +294,8 @@ class Cluster:
         ``expected_votes`` above the nodes' votes, or a qdevice's votes needed and no device
         registered yet): then every node must be inquorate, and a test goes on from there
         (registering a device, ``set_expected``...). Where the settings leave it open,
-        only the membership is awaited (see :meth:`expect_quorate`).
+        only the membership is awaited (see :meth:`expect_quorate`). With several
+        ``links``, knet on every node also shows every link to every other node connected.
 
         On failure everything is cleaned up and :class:`ClusterError` says why, with the
         tail of every node's log.
@@ -281,7 +314,8 @@ class Cluster:
         try:
             self._network.build(self._nodes)
             entries = [
-                config.NodeEntry(n.nodeid, n.address, f"node{n.nodeid}") for n in self._nodes
+                config.NodeEntry(n.nodeid, n.address, f"node{n.nodeid}", tuple(n.addresses[1:]))
+                for n in self._nodes
             ]
             for node in self._nodes:
                 node._write_config(
@@ -303,9 +337,12 @@ class Cluster:
                 everyone, self._votes, self.quorum, self.qdevice, fresh=True
             )
             self.wait_for(
-                lambda: self._all_formed(everyone, quorate, fail_on_death=True),
+                lambda: (
+                    self._all_formed(everyone, quorate, fail_on_death=True)
+                    and self._links_connected(everyone)
+                ),
                 self.quorum_timeout,
-                f"all {len(everyone)} nodes to be {_state(quorate)}members",
+                f"all {len(everyone)} nodes to be {_state(quorate)}members{self._and_links()}",
             )
             elapsed = time.monotonic() - started
             _log.info("%s: all nodes %smembers after %.1f s", self.name, _state(quorate), elapsed)
@@ -381,6 +418,25 @@ class Cluster:
                 return False
         return True
 
+    def _links_connected(self, nodeids: Iterable[int]) -> bool:
+        """Whether knet on each of ``nodeids`` sees its links to the others connected, but
+        the links :meth:`cut_link` cut. With one link there is nothing to add to a formed
+        membership, which already needs it."""
+        if self.links == 1:
+            return True
+        group = frozenset(nodeids)
+        for i in group:
+            connected = self.node(i)._connected_links()
+            if connected is None:
+                return False
+            for j in group - {i}:
+                if any((j, link) not in connected for link in self._network.shared_links(i, j)):
+                    return False
+        return True
+
+    def _and_links(self) -> str:
+        return f", with their {self.links} links connected" if self.links > 1 else ""
+
     def describe(self) -> str:
         """Each node's state and log tail: what error messages of the harness include."""
         keep = "" if os.environ.get(KEEP_ENV) == "1" else f" (removed on close unless {KEEP_ENV}=1)"
@@ -394,7 +450,8 @@ class Cluster:
                 state = f"running, pid {proc.pid}"
             else:
                 state = f"exited with status {proc.returncode}"
-            lines.append(f"== node {node.nodeid} ({node.netns}, {node.address}): {state}")
+            where = ", ".join([node.netns, *node.addresses])
+            lines.append(f"== node {node.nodeid} ({where}): {state}")
             lines.append(node.log_tail())
         return "\n".join(lines)
 
@@ -417,9 +474,10 @@ class Cluster:
         :meth:`isolate`) all see exactly each other as members; they are quorate when they
         hold more than half of the votes (with the default settings: more than half of the
         nodes), and inquorate otherwise. Where the quorum settings make that depend on
-        history (see :meth:`expect_quorate`) only the membership is awaited. Raises
-        :class:`ClusterError` if that does not happen within ``timeout`` seconds or the
-        daemon exits.
+        history (see :meth:`expect_quorate`) only the membership is awaited. With several
+        ``links``, the links between those nodes that :meth:`cut_link` did not cut are
+        connected as well. Raises :class:`ClusterError` if that does not happen within
+        ``timeout`` seconds or the daemon exits.
 
         With ``wait=False`` it returns as soon as the daemon process is started, before
         corosync accepts clients; follow with :meth:`wait_members` or :meth:`wait_quorate`.
@@ -450,13 +508,13 @@ class Cluster:
             for nodeid in sorted(peers, key=lambda i: i != node.nodeid):
                 if not _formed(self.node(nodeid)._view(), peers, quorate):
                     return False
-            return True
+            return self._links_connected(peers)
 
         self.wait_for(
             back,
             timeout,
             f"node {node.nodeid} to serve clients, with nodes {sorted(peers)}"
-            f" {_state(quorate)}members",
+            f" {_state(quorate)}members{self._and_links()}",
         )
 
     def _require_network(self, what: str) -> None:
@@ -470,8 +528,10 @@ class Cluster:
         """Split the network: nodes in the same group can talk, nodes in different groups
         cannot. Every node must appear in exactly one group, e.g. ``partition([1], [2, 3])``.
 
-        Each group gets its own bridge in the switch namespace. Replaces any earlier
-        partition or isolation; :meth:`heal` undoes it. Does not wait for corosync to notice.
+        Each group gets its own bridge in the switch namespace, one per link: no link
+        crosses groups. Replaces any earlier partition or isolation (links cut with
+        :meth:`cut_link` stay cut); :meth:`heal` undoes it. Does not wait for corosync to
+        notice.
         """
         self._require_network("partition()")
         listed = [i for group in groups for i in group]
@@ -486,15 +546,42 @@ class Cluster:
         self._network.partition(groups)
 
     def isolate(self, nodeid: int) -> None:
-        """Cut node ``nodeid`` off the network (its switch port goes down); :meth:`heal`
-        brings it back."""
+        """Cut node ``nodeid`` off the network (its switch ports go down, on every link);
+        :meth:`heal` brings it back."""
         self._require_network("isolate()")
         _log.info("%s: isolating node %d", self.name, nodeid)
         self._network.isolate(self.node(nodeid).nodeid)
 
+    def cut_link(self, nodeid: int, link: int) -> None:
+        """Cut knet link ``link`` (0 to ``links - 1``) of node ``nodeid`` only: its switch port
+        on that link goes down, every other link stays up, so with ``links >= 2`` corosync
+        keeps the node as a member over its other links (knet marks that link disconnected
+        within a few ``token_ms``). Several cuts add up; cutting all links of a node isolates
+        it. :meth:`heal` restores the link. Does not wait for corosync to notice.
+
+        Cutting the link corosync sends over (knet's passive mode: the lowest-numbered one
+        connected) makes knet fail over to the next. Seen with corosync 3.1.7: in the first
+        seconds after the links came up, knet noticed the cut only after the token was
+        lost, and corosync re-formed the membership with the same members (a new ring id);
+        later cuts failed over without a membership change.
+
+        IndexError for a node id not in the cluster, ValueError for a link it does not have.
+        """
+        self._require_network("cut_link()")
+        node = self.node(nodeid)
+        if isinstance(link, bool) or not isinstance(link, int):
+            raise TypeError(f"link must be an int, got {type(link).__name__}")
+        if not 0 <= link < self.links:
+            raise ValueError(
+                f"no link {link} in a cluster of {self.links} link(s) (links 0..{self.links - 1})"
+            )
+        _log.info("%s: cutting link %d of node %d", self.name, link, nodeid)
+        self._network.cut_link(node.nodeid, link)
+
     def heal(self) -> None:
-        """Undo :meth:`partition` and :meth:`isolate`: every node back on one bridge, all
-        links up. Does not wait for the membership to re-form. A no-op for one node."""
+        """Undo :meth:`partition`, :meth:`isolate` and :meth:`cut_link`: every node back on
+        one bridge per link, all links up. Does not wait for the membership to re-form, nor
+        for knet to see the links connected again. A no-op for one node."""
         self._check_open()
         if self._started:
             _log.info("%s: healing the network", self.name)
@@ -502,8 +589,8 @@ class Cluster:
 
     def reset(self, timeout: float = 60.0) -> None:
         """Undo all faults: heal the network, restart dead daemons, and wait until every node
-        is a member of the full cluster, quorate as :meth:`start` says. For reusing one
-        cluster across fault tests."""
+        is a member of the full cluster, quorate and with every link connected as
+        :meth:`start` says. For reusing one cluster across fault tests."""
         self._check_open()
         if not self._started:
             raise ClusterError(f"{self!r} was not started")
@@ -515,9 +602,9 @@ class Cluster:
         everyone = frozenset(range(1, len(self._nodes) + 1))
         quorate = options.expect_quorate(everyone, self._votes, self.quorum, self.qdevice)
         self.wait_for(
-            lambda: self._all_formed(everyone, quorate),
+            lambda: self._all_formed(everyone, quorate) and self._links_connected(everyone),
             timeout,
-            f"all {len(everyone)} nodes to be {_state(quorate)}members again",
+            f"all {len(everyone)} nodes to be {_state(quorate)}members again{self._and_links()}",
         )
 
 

@@ -11,6 +11,11 @@ Key names follow corosync.conf(5) of corosync 3.1. Notes on the choices:
   2-node cluster needs both nodes to be quorate, exactly as the arithmetic (2 of 2) says.
   Per-node votes (``quorum_votes``), the votequorum options and a quorum device section come
   from :mod:`corosync.testing.options` when a test asks for them.
+* Several knet links are one ``ring<L>_addr`` per link in every node entry: corosync 3
+  configures a knet link for each (``totem.interface.<L>`` in cmap) with default options,
+  so no ``totem { interface { linknumber: L } }`` section is needed. knet's default
+  ``link_mode: passive`` sends over the lowest-numbered connected link and pings all of
+  them, so each link's state is known (``corosync-cfgtool -s``).
 * No encryption (``crypto_cipher``/``crypto_hash: none``), so no authkey file is needed;
   the traffic never leaves the machine's namespaces anyway.
 * Logging goes to one file per node only (``to_stderr``/``to_syslog: no``), and
@@ -29,11 +34,18 @@ __all__ = ["NodeEntry", "render"]
 
 @dataclass(frozen=True)
 class NodeEntry:
-    """One ``nodelist.node`` entry: corosync node id, ring0 address and name."""
+    """One ``nodelist.node`` entry: corosync node id, ring0 address, name, and the
+    addresses of knet links 1 and up (``ring1_addr``, ...), if any."""
 
     nodeid: int
     address: str
     name: str
+    more_addresses: tuple[str, ...] = ()
+
+    @property
+    def addresses(self) -> tuple[str, ...]:
+        """``ring0_addr``, ``ring1_addr``, ...: the address on each link, by link number."""
+        return (self.address, *self.more_addresses)
 
 
 def _value(key: str, value: str) -> str:
@@ -86,8 +98,9 @@ def render(
             "    node {",
             f"        nodeid: {int(node.nodeid)}",
             f"        name: {_value('name', node.name)}",
-            f"        ring0_addr: {_value('ring0_addr', node.address)}",
         ]
+        for link, address in enumerate(node.addresses):
+            lines.append(f"        ring{link}_addr: {_value(f'ring{link}_addr', address)}")
         if votes is not None and node.nodeid in votes:
             lines.append(f"        quorum_votes: {int(votes[node.nodeid])}")
         lines.append("    }")

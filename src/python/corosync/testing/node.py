@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import re
 import select
 import subprocess
 import time
@@ -57,6 +58,9 @@ _T = TypeVar("_T")
 
 #: Seconds a node's daemon gets to answer one look at its quorum (as corosync-quorumtool did).
 _ANSWER_TIMEOUT = 10.0
+
+# A knet link's state in the stats map (cmap_keys(8)): peer node id, link number.
+_CONNECTED_KEY = re.compile(r"stats\.knet\.node(\d+)\.link(\d+)\.connected")
 
 
 class ClusterError(RuntimeError):
@@ -144,14 +148,14 @@ class Node:
         resources: Resources,
         nodeid: int,
         netns_name: str,
-        address: str,
+        addresses: Sequence[str],
         workdir: str,
     ) -> None:
         self._cluster = cluster
         self._resources = resources
         self._nodeid = nodeid
         self._netns = netns_name
-        self._address = address
+        self._addresses = tuple(addresses)
         self._workdir = workdir
         self._proc: subprocess.Popen[bytes] | None = None
 
@@ -175,8 +179,15 @@ class Node:
 
     @property
     def address(self) -> str:
-        """The node's ring0 address (``10.213.K.<nodeid>``; ``127.0.0.1`` for one node)."""
-        return self._address
+        """The node's ring0 address, on knet link 0 (``10.213.K.<nodeid>``; ``127.0.0.1``
+        for one node)."""
+        return self._addresses[0]
+
+    @property
+    def addresses(self) -> list[str]:
+        """The node's address on each knet link, by link number: ``ring<L>_addr`` is
+        ``addresses[L]`` (``10.<213+L>.K.<nodeid>``; ``127.0.0.<L+1>`` for one node)."""
+        return list(self._addresses)
 
     @property
     def workdir(self) -> str:
@@ -406,6 +417,26 @@ class Node:
             return None
         return views[-1]
 
+    def _connected_links(self) -> frozenset[tuple[int, int]] | None:
+        """(node id, link) of each knet link from this node to another that knet reports
+        connected, or None if the daemon does not answer: what the cluster's waits poll with
+        several links. Read from the stats map (``stats.knet.node<N>.link<L>.connected``,
+        what ``corosync-cfgtool -s`` shows) through a handle that lives for this call only."""
+        proc = self._proc
+        if proc is None or not self.alive or _stopped(proc.pid):
+            return None
+        connected: set[tuple[int, int]] = set()
+        try:
+            with self.connect(corosync.CMAP, corosync.CmapMap.STATS, retry_timeout=0) as stats:
+                # keys(), then get() of the few wanted: each link has some forty keys.
+                for key in stats.keys("stats.knet.node"):
+                    match = _CONNECTED_KEY.fullmatch(key)
+                    if match and int(match[1]) != self.nodeid and stats[key]:
+                        connected.add((int(match[1]), int(match[2])))
+        except corosync.CorosyncError:
+            return None
+        return frozenset(connected)
+
     def log_tail(self, lines: int = 20) -> str:
         """The last ``lines`` lines of the daemon's output and log, for error messages."""
         parts = []
@@ -444,7 +475,7 @@ class Node:
             self.nodeid,
             proc.pid,
             self.netns,
-            self.address,
+            ", ".join(self._addresses),
             self.conf_path,
         )
 
