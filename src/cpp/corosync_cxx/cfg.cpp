@@ -189,8 +189,21 @@ void Cfg::kill_node(uint32_t nodeid, std::string_view reason) {
   if (reason.find('\0') != std::string_view::npos)
     throw Error(CS_ERR_INVALID_PARAM, "corosync_cfg_kill_node", "the reason contains a NUL");
   std::string text(reason);
-  call("corosync_cfg_kill_node",
-       [&](uint64_t h) { return corosync_cfg_kill_node(h, nodeid, text.c_str()); });
+  check_open("corosync_cfg_kill_node");
+  unsigned int local = 0;
+  auto local_get = [&](uint64_t h) { return corosync_cfg_local_get(h, &local); };
+  cs_error_t rc = run(connection(), local_get);
+  if (rc == CS_OK)
+    rc = run(connection(),
+             [&](uint64_t h) { return corosync_cfg_kill_node(h, nodeid, text.c_str()); });
+  // libcfg (3.1.7 and later) returns the answer's error field even when no answer came, an
+  // uninitialized value: anything but a cs_error_t, or a success that the connection
+  // contradicts, is the lost daemon's CS_ERR_LIBRARY. (Killing this very node may end its
+  // daemon before the check: that success stands.)
+  bool known = rc >= CS_OK && rc <= CS_ERR_SECURITY;
+  if (known && rc == CS_OK && nodeid != local) known = run(connection(), local_get) == CS_OK;
+  if (!known) rc = CS_ERR_LIBRARY;
+  if (rc != CS_OK) fail(rc, "corosync_cfg_kill_node");
 }
 
 void Cfg::trackstart() {

@@ -50,8 +50,9 @@ struct CfgNodeAddress {
 class CfgListener {
  public:
   virtual ~CfgListener() = default;
-  // COROSYNC_CFG_SHUTDOWN_FLAG_REQUEST (answer with reply_to_shutdown) or _REGARDLESS (an
-  // answer is not waited for); corosync does not ask for IMMEDIATE.
+  // COROSYNC_CFG_SHUTDOWN_FLAG_REQUEST or _REGARDLESS: answer with reply_to_shutdown (the
+  // daemon waits for every answer, or cfg.shutdown_timeout, either way; under REGARDLESS it
+  // then shuts down whatever the answers). Trackers are not asked under IMMEDIATE.
   virtual void on_shutdown(unsigned flags);
 };
 
@@ -79,7 +80,8 @@ class Cfg : public ServiceHandle {
   // corosync_cfg_reload_config, corosync_cfg_reopen_log_files.
   void reload_config();
   void reopen_log_files();
-  // corosync_cfg_kill_node: the node's daemon exits. `reason` is text of at most
+  // corosync_cfg_kill_node: the node's daemon exits, logging "Killed by node N: reason";
+  // CS_ERR_NOT_EXIST for a node not in the membership. `reason` is text of at most
   // CS_MAX_NAME_LENGTH - 1 bytes, without NUL (checked here: libcfg would cut it at the NUL).
   void kill_node(uint32_t nodeid, std::string_view reason);
   // corosync_cfg_trackstart (shutdown requests reach the listener) and _trackstop.
@@ -87,7 +89,8 @@ class Cfg : public ServiceHandle {
   void trackstop();
   // corosync_cfg_try_shutdown: REQUEST asks every other tracking client first and waits for
   // their replies (up to cfg.shutdown_timeout, 5 s by default; CS_ERR_BUSY when one says no
-  // or does not answer in time), REGARDLESS tells them and goes on, IMMEDIATE asks no one.
+  // or does not answer in time); REGARDLESS asks and waits alike, then shuts down whatever
+  // they said; IMMEDIATE asks no one. CS_ERR_EXIST while another request is pending.
   void try_shutdown(unsigned flags);
   // corosync_cfg_replyto_shutdown: the answer to a REQUEST. libcfg passes on only whether
   // the request reached the daemon, not the daemon's answer (CS_ERR_ACCESS when no shutdown

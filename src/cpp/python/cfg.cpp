@@ -140,8 +140,9 @@ void bind_cfg(py::module_& m) {
   py::native_enum<ShutdownFlags>(
       m, "ShutdownFlags", "enum.IntEnum",
       "How a shutdown is asked for (corosync_cfg_shutdown_flags_t): REQUEST asks every "
-      "tracking client and goes ahead only if all say yes in time; REGARDLESS tells them and "
-      "goes ahead; IMMEDIATE asks no one.")
+      "tracking client and goes ahead only if all say yes in time; REGARDLESS asks them "
+      "alike, waits for the answers, then goes ahead whatever they are; IMMEDIATE asks no "
+      "one.")
       .value("REQUEST", ShutdownFlags::Request)
       .value("REGARDLESS", ShutdownFlags::Regardless)
       .value("IMMEDIATE", ShutdownFlags::Immediate)
@@ -175,8 +176,8 @@ void bind_cfg(py::module_& m) {
   bind_handle_methods(cls, "corosync_cfg", handle_of);
   def_callback<ShutdownCallback>(
       cls, "on_shutdown", &PyCfg::shutdown, handle_of,
-      "fn(flags: ShutdownFlags): a shutdown is being asked for (REQUEST: answer with "
-      "reply_to_shutdown; REGARDLESS: it goes ahead anyway).");
+      "fn(flags: ShutdownFlags): a shutdown is being asked for; answer with "
+      "reply_to_shutdown (under REGARDLESS it goes ahead whatever the answer).");
   cls.def_property_readonly(
          "local_nodeid",
          [](PyCfg& self) { return without_gil([&] { return self.cfg.local_nodeid(); }); },
@@ -235,8 +236,9 @@ void bind_cfg(py::module_& m) {
             without_gil([&] { self.cfg.kill_node(id, text); });
           },
           py::arg("nodeid"), py::arg("reason"),
-          "Make a node's daemon exit, logging `reason` (corosync_cfg_kill_node). The reason "
-          "is at most 255 UTF-8 bytes without NUL (NameTooLongError, InvalidParamError).")
+          "Make a node's daemon exit; it logs `reason` (corosync_cfg_kill_node). The reason "
+          "is at most 255 UTF-8 bytes without NUL (NameTooLongError, InvalidParamError); "
+          "NotExistError for a node not in the membership.")
       .def(
           "trackstart", [](PyCfg& self) { without_gil([&] { self.cfg.trackstart(); }); },
           "Receive shutdown requests in on_shutdown (corosync_cfg_trackstart).")

@@ -71,6 +71,11 @@ class PythonForkHooks : public sam::ForkHooks {
   void before_fork() noexcept override {
     PyEval_RestoreThread(saved);
     PyOS_BeforeFork();
+    // What the before-fork hooks printed must not be copied into every child's buffers.
+    try {
+      flush_python_streams();
+    } catch (py::error_already_set&) {
+    }
   }
   void after_fork_in_parent() noexcept override {
     PyOS_AfterFork_Parent();

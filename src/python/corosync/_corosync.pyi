@@ -916,8 +916,8 @@ class SamState(enum.Enum):
 class ShutdownFlags(enum.IntEnum):
     """
     How a shutdown is asked for (corosync_cfg_shutdown_flags_t): REQUEST asks every tracking client
-    and goes ahead only if all say yes in time; REGARDLESS tells them and goes ahead; IMMEDIATE asks
-    no one.
+    and goes ahead only if all say yes in time; REGARDLESS asks them alike, waits for the answers,
+    then goes ahead whatever they are; IMMEDIATE asks no one.
     """
 
     REQUEST = 0
@@ -982,8 +982,9 @@ class CFG:
         """
     def kill_node(self, nodeid: int, reason: str) -> None:
         """
-        Make a node's daemon exit, logging `reason` (corosync_cfg_kill_node). The reason is at most
-        255 UTF-8 bytes without NUL (NameTooLongError, InvalidParamError).
+        Make a node's daemon exit; it logs `reason` (corosync_cfg_kill_node). The reason is at most
+        255 UTF-8 bytes without NUL (NameTooLongError, InvalidParamError); NotExistError for a node
+        not in the membership.
         """
     def node_addrs(self, nodeid: int = 0) -> list[ipaddress.IPv4Address | ipaddress.IPv6Address]:
         """
@@ -1044,8 +1045,8 @@ class CFG:
     @property
     def on_shutdown(self) -> collections.abc.Callable[[ShutdownFlags], None] | None:
         """
-        fn(flags: ShutdownFlags): a shutdown is being asked for (REQUEST: answer with
-        reply_to_shutdown; REGARDLESS: it goes ahead anyway).
+        fn(flags: ShutdownFlags): a shutdown is being asked for; answer with reply_to_shutdown
+        (under REGARDLESS it goes ahead whatever the answer).
         """
     @on_shutdown.setter
     def on_shutdown(self, arg1: collections.abc.Callable[[ShutdownFlags], None] | None) -> None: ...
