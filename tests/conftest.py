@@ -10,6 +10,7 @@ from typing import ParamSpec, Protocol, TypeVar
 import pytest
 from aio_helpers import LOOPS, Member, Run, runner
 from example_processes import Running, StartOn
+from sam_programs import SamProgram, StartSam
 
 import corosync
 from corosync.testing import Cluster, Node
@@ -93,3 +94,10 @@ def run_on(corosync_cluster: Cluster) -> Iterator[StartOn]:
     yield from _closing(
         lambda nodeid, script, *args: Running(corosync_cluster.node(nodeid), script, *args)
     )
+
+
+@pytest.fixture
+def start_sam() -> Iterator[StartSam]:
+    """Starts programs that use corosync.sam on a node (sam_programs.SamProgram); kills what is
+    left of them, supervisor and children, after the test."""
+    yield from _closing(SamProgram)

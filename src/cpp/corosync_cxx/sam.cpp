@@ -264,7 +264,7 @@ void initialize(int time_interval_ms, sam_recovery_policy_t policy) {
   if (action != SAM_RECOVERY_POLICY_QUIT && action != SAM_RECOVERY_POLICY_RESTART)
     throw Error(CS_ERR_INVALID_PARAM, "sam_initialize",
                 "policy must be QUIT or RESTART, optionally with QUORUM and CMAP, not " +
-                    std::to_string(static_cast<unsigned>(policy)));
+                    std::to_string(static_cast<int>(policy)));
   check(sam_initialize(time_interval_ms, policy), "sam_initialize");
   interval_ms = time_interval_ms;
   recovery_policy = policy;

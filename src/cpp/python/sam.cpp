@@ -28,9 +28,9 @@ enum class RecoveryPolicy : unsigned {
 };
 }  // namespace corosync::python
 
-COROSYNC_INT_ENUM_ARG(corosync::python::RecoveryPolicy, "policy", "RecoveryPolicy", 0,
-                      SAM_RECOVERY_POLICY_QUIT | SAM_RECOVERY_POLICY_RESTART |
-                          SAM_RECOVERY_POLICY_QUORUM | SAM_RECOVERY_POLICY_CMAP)
+// Any C int: the core judges the combination (InvalidParamError, as documented).
+COROSYNC_INT_ENUM_ARG(corosync::python::RecoveryPolicy, "policy", "RecoveryPolicy", INT_MIN,
+                      INT_MAX)
 
 namespace corosync::python {
 
@@ -148,15 +148,17 @@ int sam_register() {
   return static_cast<int>(id);
 }
 
+// A copy of any bytes-like object, contiguous or not (a memoryview slice with a step).
 std::string bytes_arg(const py::object& data) {
-  Py_buffer view;
-  if (PyObject_GetBuffer(data.ptr(), &view, PyBUF_SIMPLE) != 0) {
-    PyErr_Clear();
+  if (!PyObject_CheckBuffer(data.ptr()))
     throw py::type_error(std::string("data must be bytes-like or None, not ") +
                          Py_TYPE(data.ptr())->tp_name);
-  }
-  std::string copy(static_cast<const char*>(view.buf), static_cast<size_t>(view.len));
+  Py_buffer view;
+  if (PyObject_GetBuffer(data.ptr(), &view, PyBUF_FULL_RO) != 0) throw py::error_already_set();
+  std::string copy(static_cast<size_t>(view.len), '\0');
+  int rc = PyBuffer_ToContiguous(copy.data(), &view, view.len, 'C');
   PyBuffer_Release(&view);
+  if (rc != 0) throw py::error_already_set();
   return copy;
 }
 

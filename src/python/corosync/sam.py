@@ -47,9 +47,10 @@ What this binding adds and decides:
   :func:`finalize`) raises :class:`~corosync.errors.BadHandleError` naming the state, before
   libsam is called; a bad interval, policy or signal number, or :func:`mark_failed` without
   the CMAP flag, raises :class:`~corosync.errors.InvalidParamError` (a :class:`ValueError`);
-  a number beyond a C ``int`` raises :class:`OverflowError`; wrong types :class:`TypeError`;
-  a lost daemon under the QUORUM or CMAP flag :class:`~corosync.errors.LibraryError`. libsam
-  puts no limit on the stored data beyond memory.
+  an interval or signal number beyond a C ``int`` raises :class:`OverflowError`; wrong types
+  :class:`TypeError`; a lost daemon under the QUORUM or CMAP flag
+  :class:`~corosync.errors.LibraryError`. libsam puts no limit on the stored data beyond
+  memory.
 * **Exiting.** A child that exits while started is a failure (it is restarted under
   RESTART): call :func:`finalize` or :func:`stop` first to end cleanly. Under QUIT the
   supervisor's exit status is the child's exit status, which is 0 for a child killed by a
