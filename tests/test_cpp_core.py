@@ -28,7 +28,7 @@ def core_test(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def test_the_core_links_without_python(core_test: Path) -> None:
     linked = subprocess.run(["ldd", str(core_test)], capture_output=True, text=True, check=True)
-    for library in ("libcpg", "libcmap", "libquorum", "libvotequorum"):
+    for library in ("libcpg", "libcmap", "libquorum", "libvotequorum", "libsam", "libcfg"):
         assert library in linked.stdout
     assert "libpython" not in linked.stdout
 
@@ -40,3 +40,5 @@ def test_the_core_works_against_a_real_daemon(core_test: Path, corosync_node: No
     assert "ok   cpg: a 3 MiB message arrives whole" in result.stdout
     assert "ok   cmap: a prefix track reports both additions" in result.stdout
     assert "ok   votequorum: getinfo of this node" in result.stdout
+    assert "ok   cfg: node_status of this node" in result.stdout
+    assert "ok   sam: QUORUM alone is no policy" in result.stdout

@@ -1,10 +1,13 @@
 // The C++ core used from plain C++ (no Python): its retry policy and errors on their own,
-// then a Cpg, a Cmap, a Quorum and a Votequorum against the real corosync daemon of the
-// network namespace it runs in.
+// then a Cpg, a Cmap, a Quorum, a Votequorum and a Cfg against the real corosync daemon of
+// the network namespace it runs in, and SAM's argument and state checks (SAM forks, which
+// the Python tests exercise in processes of their own).
 // Built by CMake with -DCOROSYNC_BUILD_TESTS=ON; run by tests/test_cpp_core.py.
+#include <corosync_cxx/cfg.hpp>
 #include <corosync_cxx/cmap.hpp>
 #include <corosync_cxx/cpg.hpp>
 #include <corosync_cxx/quorum.hpp>
+#include <corosync_cxx/sam.hpp>
 #include <corosync_cxx/votequorum.hpp>
 
 #include <chrono>
@@ -215,15 +218,54 @@ void quorum_against_the_daemon() {
          "votequorum: getinfo of this node");
 }
 
+void cfg_against_the_daemon() {
+  corosync::Cfg cfg(nullptr);
+  uint32_t local = cfg.local_nodeid();
+  corosync::CfgNodeStatus status = cfg.node_status(local);
+  expect(local == 1 && status.reachable && !status.links.empty() && status.links[0].link == 0,
+         "cfg: node_status of this node");
+  std::vector<corosync::CfgNodeAddress> addrs = cfg.node_addrs(0);
+  expect(addrs.size() == 1 && addrs[0].text == "127.0.0.1", "cfg: node_addrs of this node");
+  bool refused = false;
+  try {
+    cfg.kill_node(1, std::string(300, 'x'));
+  } catch (const corosync::Error& e) {
+    refused = e.code() == CS_ERR_NAME_TOO_LONG;
+  }
+  expect(refused, "cfg: a reason too long for kill_node is refused before the daemon");
+}
+
+void sam_checks() {
+  auto code_of = [](auto call) {
+    try {
+      call();
+    } catch (const corosync::Error& e) {
+      return e.code();
+    }
+    return CS_OK;
+  };
+  expect(code_of([] { corosync::sam::start(); }) == CS_ERR_BAD_HANDLE &&
+             corosync::sam::state() == corosync::sam::State::NotInitialized,
+         "sam: start before initialize is refused");
+  expect(code_of([] { corosync::sam::initialize(0, SAM_RECOVERY_POLICY_QUIT); }) ==
+             CS_ERR_INVALID_PARAM,
+         "sam: a zero interval is refused");
+  expect(code_of([] { corosync::sam::initialize(100, SAM_RECOVERY_POLICY_QUORUM); }) ==
+             CS_ERR_INVALID_PARAM,
+         "sam: QUORUM alone is no policy");
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   retry_policy();
   errors();
+  sam_checks();
   if (argc > 1 && std::string(argv[1]) == "--with-daemon") {
     cpg_against_the_daemon();
     cmap_against_the_daemon();
     quorum_against_the_daemon();
+    cfg_against_the_daemon();
   }
   std::printf("%d failure(s)\n", failures);
   return failures ? EXIT_FAILURE : EXIT_SUCCESS;
