@@ -10,7 +10,8 @@ It prints the state now, one line per link of every other node, as this node see
     node 2 link 0: connected (10.0.0.1 -> 10.0.0.2, mtu 1397)
 
 then one timestamped line per change: a link that goes down or comes back, a node that
-becomes unreachable or reachable. corosync reports no link events to clients, so it asks
+becomes unreachable or reachable (a new MTU alone is no change: knet's path MTU discovery
+raises it once a link is up). corosync reports no link events to clients, so it asks
 ``CFG.node_status`` for every node of the nodelist (read from CMAP) every ``--interval``
 seconds (1 by default), as ``corosync-cfgtool -n`` would.
 
@@ -45,16 +46,18 @@ def nodelist() -> list[int]:
         return sorted(int(cmap[key]) for key in keys)
 
 
-def describe(link: LinkStatus) -> str:
+def describe(link: LinkStatus) -> tuple[str, str]:
+    """A link's state, and the details shown beside it (addresses, MTU)."""
     state = "connected" if link.connected else "down"
     if not link.enabled:
         state = "disabled"
-    return f"{state} ({link.src} -> {link.dst}, mtu {link.mtu})"
+    return state, f" ({link.src} -> {link.dst}, mtu {link.mtu})"
 
 
-def snapshot(cfg: CFG, local: int) -> dict[str, str]:
-    """What to show of every other node: "node N" (reachable or not) and "node N link L"."""
-    view: dict[str, str] = {}
+def snapshot(cfg: CFG, local: int) -> dict[str, tuple[str, str]]:
+    """What to show of every other node: "node N" (reachable or not) and "node N link L",
+    each as (state, details)."""
+    view: dict[str, tuple[str, str]] = {}
     for nodeid in nodelist():
         if nodeid == local:
             continue
@@ -62,7 +65,7 @@ def snapshot(cfg: CFG, local: int) -> dict[str, str]:
             status: NodeStatus | None = cfg.node_status(nodeid)
         except corosync.FailedOperationError:  # knet does not know it (yet)
             status = None
-        view[f"node {nodeid}"] = "reachable" if status and status.reachable else "unreachable"
+        view[f"node {nodeid}"] = ("reachable" if status and status.reachable else "unreachable", "")
         for link in status.links if status else []:
             view[f"node {nodeid} link {link.link}"] = describe(link)
     return view
@@ -75,17 +78,19 @@ def watch(interval: float, count: int | None, timeout: float | None) -> int:
         local = cfg.local_nodeid
         print(f"links of node {local}", flush=True)
         shown = snapshot(cfg, local)
-        for what, state in shown.items():
-            print(f"{what}: {state}", flush=True)
+        for what, (state, details) in shown.items():
+            print(f"{what}: {state}{details}", flush=True)
         while count is None or changes < count:
             if deadline is not None and time.monotonic() >= deadline:
                 return 1
             time.sleep(interval)
             now = snapshot(cfg, local)
             for what in sorted(now.keys() | shown.keys()):
-                state = now.get(what, "gone")
-                if shown.get(what) != state:
-                    print(f"{timestamp(time.time())} {what}: {state}", flush=True)
+                state, details = now.get(what, ("gone", ""))
+                # Only the state counts: knet's path MTU discovery changes a link's MTU
+                # after it comes up (522, then 1446 over a 1500-byte veth), which is no news.
+                if what not in shown or shown[what][0] != state:
+                    print(f"{timestamp(time.time())} {what}: {state}{details}", flush=True)
                     changes += 1
             shown = now
     return 0

@@ -9,7 +9,9 @@ Votequorum settings (votes per node, :class:`QuorumOptions`, a :class:`QdeviceOp
 a quorum device registered through the votequorum API) are keyword arguments of
 :class:`Cluster`; :meth:`Node.quorum_status` reads back what corosync made of them
 (:class:`QuorumStatus`). ``links=`` gives every node several knet links, each on a network of
-its own, and :meth:`Cluster.cut_link` cuts one link of one node.
+its own, and :meth:`Cluster.cut_link` cuts one link of one node. :meth:`Cluster.reconfigure`
+rewrites every node's ``corosync.conf`` and has corosync reload it, and
+:meth:`Cluster.add_node` adds a node to a running cluster that way.
 
 Needs root, ``corosync`` and ``iproute2``. See :class:`Cluster`; the pytest plugin
 (:mod:`corosync.testing.pytest_plugin`) provides ``corosync_cluster`` and ``corosync_node``.

@@ -20,6 +20,13 @@ Faults are applied on the switch side: :meth:`Cluster.partition` moves switch po
 bridge per group (and per link), :meth:`Cluster.isolate` takes a node's ports down on every
 link, :meth:`Cluster.cut_link` takes one port of one link down while the node's other links
 carry on, and :meth:`Cluster.heal` undoes all of them.
+
+:meth:`Cluster.reconfigure` rewrites every node's ``corosync.conf`` and has corosync reload
+it; :meth:`Cluster.add_node` adds a node to the running cluster that way.
+
+``Cluster`` is assembled from one class per job: this module creates, starts, restarts and
+closes clusters; :mod:`.waiting` waits for states, :mod:`.faults` breaks the network,
+:mod:`.reconfig` changes the configuration, and :mod:`._base` holds the state they share.
 """
 
 from __future__ import annotations
@@ -32,18 +39,24 @@ import tempfile
 import time
 import warnings
 import weakref
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Mapping
 from types import TracebackType
-from typing import TypeVar
 
-from . import config, options
+from . import options
+from ._base import KEEP_ENV, MAX_NODES
 from ._resources import Resources, SubnetLease
+from .faults import Faults
 from .network import MAX_LINKS, Network
-from .node import ClusterError, Node, _View
+from .node import ClusterError, Node
 from .options import QdeviceOptions, QuorumOptions
+from .reconfig import Reconfiguration
 from .status import QuorumStatus
+from .waiting import POLL_INTERVAL, _state
 
 __all__ = [
+    "KEEP_ENV",
+    "MAX_NODES",
+    "POLL_INTERVAL",
     "Cluster",
     "ClusterError",
     "Node",
@@ -53,16 +66,7 @@ __all__ = [
     "check_prerequisites",
 ]
 
-_T = TypeVar("_T")
-
 _log = logging.getLogger(__name__)
-
-#: Nodes get 10.213.K.1 ... 10.213.K.N; this keeps N well inside the /24.
-MAX_NODES = 200
-#: Seconds between two polls of :meth:`Cluster.wait_for`.
-POLL_INTERVAL = 0.1
-#: Set to 1 to keep each cluster's temp dir (configs, logs) after close, for post-mortems.
-KEEP_ENV = "COROSYNC_TESTING_KEEP"
 
 # Programs the harness runs, with the Debian package that provides each.
 _REQUIRED_PROGRAMS = {
@@ -101,7 +105,7 @@ def check_prerequisites() -> None:
         )
 
 
-class Cluster:
+class Cluster(Reconfiguration, Faults):
     """A real corosync cluster of ``nodes`` daemons on this machine, for tests.
 
     ``Cluster(3)`` creates the namespaces and links, starts the daemons and waits until
@@ -132,6 +136,10 @@ class Cluster:
     A bad value raises TypeError or ValueError here, before anything starts; so does a
     combination corosync would refuse or silently change (e.g. ``two_node`` on a cluster of
     other than 2 nodes, a qdevice with ``last_man_standing``).
+
+    A running cluster's configuration changes with :meth:`reconfigure` (an edited
+    ``corosync.conf`` on every node, reloaded) and :meth:`add_node` (node N+1, added by a
+    reload and started).
     """
 
     def __init__(
@@ -159,12 +167,15 @@ class Cluster:
         self._votes = options.check_settings(nodes, votes, quorum, qdevice)
         self._explicit_votes = dict(votes or {})
         check_prerequisites()
-        #: corosync's token timeout in milliseconds (``totem.token``).
+        #: corosync's token timeout in milliseconds (``totem.token``; :meth:`reconfigure`
+        #: changes it).
         self.token_ms = token_ms
         #: Seconds :meth:`start` waits for the nodes to form the cluster (see :meth:`start`).
         self.quorum_timeout = quorum_timeout
         self._quorum = quorum or QuorumOptions()
         self._qdevice = qdevice
+        self._edits = []
+        self._generation = 0
         self._resources = Resources()
         self._closed = False
         self._started = False
@@ -204,11 +215,6 @@ class Cluster:
             self.close()
             raise
 
-    def _make_node(self, i: int) -> Node:
-        addresses = [self._network.address(i, link) for link in range(self._network.links)]
-        workdir = os.path.join(self.tmpdir, f"n{i}")
-        return Node(self, self._resources, i, f"{self._prefix}-n{i}", addresses, workdir)
-
     def __repr__(self) -> str:
         try:
             return f"<corosync.testing.Cluster {self.name} of {len(self._nodes)} nodes>"
@@ -225,64 +231,6 @@ class Cluster:
         tb: TracebackType | None,
     ) -> None:
         self.close()
-
-    # --- nodes -----------------------------------------------------------------------
-
-    @property
-    def nodes(self) -> list[Node]:
-        """All nodes, in node id order (``nodes[0]`` is node 1)."""
-        return list(self._nodes)
-
-    def node(self, nodeid: int) -> Node:
-        """The node with corosync node id ``nodeid`` (1..N); IndexError otherwise."""
-        if (
-            isinstance(nodeid, bool)
-            or not isinstance(nodeid, int)
-            or not 1 <= nodeid <= len(self._nodes)
-        ):
-            count = len(self._nodes)
-            raise IndexError(f"no node {nodeid!r} in a cluster of {count} (ids 1..{count})")
-        return self._nodes[nodeid - 1]
-
-    @property
-    def links(self) -> int:
-        """Number of knet links between the nodes (``ring0_addr`` ... of every node)."""
-        return self._network.links
-
-    @property
-    def quorum(self) -> QuorumOptions:
-        """The votequorum options in the nodes' ``corosync.conf`` (all corosync's defaults
-        when none were given)."""
-        return self._quorum
-
-    @property
-    def qdevice(self) -> QdeviceOptions | None:
-        """The quorum device section in the nodes' ``corosync.conf``, or None."""
-        return self._qdevice
-
-    @property
-    def votes(self) -> dict[int, int]:
-        """Every node's configured votes, by node id (a copy)."""
-        return dict(self._votes)
-
-    def expect_quorate(self, nodeids: Iterable[int]) -> bool | None:
-        """Whether nodes ``nodeids``, all alive and seeing exactly each other, are quorate by
-        the configured votes and quorum settings; None when the settings make it depend on
-        history (``two_node``, ``wait_for_all``, ``last_man_standing``, ``auto_tie_breaker``,
-        expected-votes tracking or a quorum device, for anything but the whole cluster).
-
-        What :meth:`start`, :meth:`restart` and :meth:`reset` wait for. Changes made at run
-        time (``set_expected``, ``set_votes``, a qdevice voting) are not known to it.
-        """
-        members = frozenset(nodeids)
-        for nodeid in members:
-            self.node(nodeid)  # IndexError for a stranger
-        return options.expect_quorate(members, self._votes, self.quorum, self.qdevice)
-
-    @property
-    def closed(self) -> bool:
-        """Whether :meth:`close` has run."""
-        return self._closed
 
     # --- life cycle ------------------------------------------------------------------
 
@@ -313,23 +261,7 @@ class Cluster:
         started = time.monotonic()
         try:
             self._network.build(self._nodes)
-            entries = [
-                config.NodeEntry(n.nodeid, n.address, f"node{n.nodeid}", tuple(n.addresses[1:]))
-                for n in self._nodes
-            ]
-            for node in self._nodes:
-                node._write_config(
-                    config.render(
-                        cluster_name=self.name,
-                        nodes=entries,
-                        log_path=node.log_path,
-                        state_dir=node.state_dir,
-                        token_ms=self.token_ms,
-                        votes=self._explicit_votes,
-                        quorum=self.quorum,
-                        qdevice=self.qdevice,
-                    )
-                )
+            self._write_configs(self._configs())
             for node in self._nodes:
                 node._start()
             everyone = frozenset(range(1, len(self._nodes) + 1))
@@ -356,106 +288,7 @@ class Cluster:
         self._closed = True
         self._finalizer()
 
-    def _check_open(self) -> None:
-        if self._closed:
-            raise ClusterError(f"{self!r} is closed")
-
-    # --- waiting ---------------------------------------------------------------------
-
-    def wait_for(
-        self, predicate: Callable[[], _T], timeout: float = 30.0, what: str = "a condition"
-    ) -> _T:
-        """Poll ``predicate`` until it returns something true, and return that.
-
-        Raises :class:`ClusterError` after ``timeout`` seconds, describing ``what`` was
-        awaited and the state and log tail of every node. Exceptions from the predicate
-        propagate.
-        """
-        deadline = time.monotonic() + timeout
-        while True:
-            result = predicate()
-            if result:
-                return result
-            if time.monotonic() >= deadline:
-                raise ClusterError(
-                    f"timed out after {timeout:g} s waiting for {what}\n{self.describe()}"
-                )
-            time.sleep(POLL_INTERVAL)
-
-    def wait_members(
-        self, nodeid: int, expected_nodeids: Iterable[int], timeout: float = 30.0
-    ) -> None:
-        """Wait until node ``nodeid``'s membership is exactly ``expected_nodeids``."""
-        node = self.node(nodeid)
-        expected = frozenset(expected_nodeids)
-        self.wait_for(
-            lambda: node.members() == expected,
-            timeout,
-            f"node {nodeid} to see members {sorted(expected)}",
-        )
-
-    def wait_quorate(self, nodeid: int, quorate: bool = True, timeout: float = 30.0) -> None:
-        """Wait until node ``nodeid`` is quorate (or, with ``quorate=False``, inquorate)."""
-        node = self.node(nodeid)
-
-        def check() -> bool:
-            view = node._view()
-            return view is not None and view.quorate == quorate
-
-        self.wait_for(
-            check, timeout, f"node {nodeid} to be {'quorate' if quorate else 'inquorate'}"
-        )
-
-    def _all_formed(
-        self, everyone: frozenset[int], quorate: bool | None, *, fail_on_death: bool = False
-    ) -> bool:
-        for node in self._nodes:
-            if fail_on_death and not node.alive:
-                raise ClusterError(
-                    f"the corosync daemon of node {node.nodeid} exited\n{self.describe()}"
-                )
-            if not _formed(node._view(), everyone, quorate):
-                return False
-        return True
-
-    def _links_connected(self, nodeids: Iterable[int]) -> bool:
-        """Whether knet on each of ``nodeids`` sees its links to the others connected, but
-        the links :meth:`cut_link` cut. With one link there is nothing to add to a formed
-        membership, which already needs it."""
-        if self.links == 1:
-            return True
-        group = frozenset(nodeids)
-        for i in group:
-            connected = self.node(i)._connected_links()
-            if connected is None:
-                return False
-            for j in group - {i}:
-                if any((j, link) not in connected for link in self._network.shared_links(i, j)):
-                    return False
-        return True
-
-    def _and_links(self) -> str:
-        return f", with their {self.links} links connected" if self.links > 1 else ""
-
-    def describe(self) -> str:
-        """Each node's state and log tail: what error messages of the harness include."""
-        keep = "" if os.environ.get(KEEP_ENV) == "1" else f" (removed on close unless {KEEP_ENV}=1)"
-        lines = [f"{self!r}: temp dir {self.tmpdir}{keep}"]
-        lines += self._network.describe()
-        for node in self._nodes:
-            proc = node._proc
-            if proc is None:
-                state = "never started"
-            elif node.alive:
-                state = f"running, pid {proc.pid}"
-            else:
-                state = f"exited with status {proc.returncode}"
-            where = ", ".join([node.netns, *node.addresses])
-            lines.append(f"== node {node.nodeid} ({where}): {state}")
-            lines.append(node.log_tail())
-        return "\n".join(lines)
-
-    # --- faults ----------------------------------------------------------------------
+    # --- crashes and restarts ---------------------------------------------------------
 
     def kill(self, nodeid: int) -> None:
         """SIGKILL node ``nodeid``'s daemon and wait for it to exit (a crash, not a shutdown)."""
@@ -466,8 +299,8 @@ class Cluster:
         node._kill()
 
     def restart(self, nodeid: int, *, wait: bool = True, timeout: float = 30.0) -> None:
-        """Start node ``nodeid``'s daemon again with the same config (SIGKILLing it first if it
-        runs), and wait until it is back.
+        """Start node ``nodeid``'s daemon again with its ``corosync.conf`` as last written
+        (SIGKILLing it first if it runs), and wait until it is back.
 
         "Back" means: the node serves clients (``node.connect(...)`` works at once) and the
         nodes it can reach (alive, and on its side of any :meth:`partition` or
@@ -492,101 +325,6 @@ class Cluster:
             self._wait_back(node, timeout)
             _log.info("%s: node %d is back", self.name, nodeid)
 
-    def _wait_back(self, node: Node, timeout: float) -> None:
-        """Wait until ``node`` and the nodes it can reach agree on their membership."""
-        everyone = [n.nodeid for n in self._nodes]
-        reachable = self._network.reachable(node.nodeid, everyone)
-        peers = frozenset(i for i in reachable if self.node(i).alive)
-        quorate = options.expect_quorate(peers, self._votes, self.quorum, self.qdevice)
-
-        def back() -> bool:
-            if not node.alive:
-                raise ClusterError(
-                    f"the corosync daemon of node {node.nodeid} exited\n{self.describe()}"
-                )
-            # The restarted node first: until it answers, asking the others is pointless.
-            for nodeid in sorted(peers, key=lambda i: i != node.nodeid):
-                if not _formed(self.node(nodeid)._view(), peers, quorate):
-                    return False
-            return self._links_connected(peers)
-
-        self.wait_for(
-            back,
-            timeout,
-            f"node {node.nodeid} to serve clients, with nodes {sorted(peers)}"
-            f" {_state(quorate)}members{self._and_links()}",
-        )
-
-    def _require_network(self, what: str) -> None:
-        self._check_open()
-        if self._network.switch is None:
-            raise ClusterError(f"{what} needs a cluster of at least 2 nodes")
-        if not self._started:
-            raise ClusterError(f"{what} needs a started cluster")
-
-    def partition(self, *groups: Sequence[int]) -> None:
-        """Split the network: nodes in the same group can talk, nodes in different groups
-        cannot. Every node must appear in exactly one group, e.g. ``partition([1], [2, 3])``.
-
-        Each group gets its own bridge in the switch namespace, one per link: no link
-        crosses groups. Replaces any earlier partition or isolation (links cut with
-        :meth:`cut_link` stay cut); :meth:`heal` undoes it. Does not wait for corosync to
-        notice.
-        """
-        self._require_network("partition()")
-        listed = [i for group in groups for i in group]
-        everyone = list(range(1, len(self._nodes) + 1))
-        if sorted(listed) != everyone or any(len(g) == 0 for g in groups):
-            got = [list(g) for g in groups]
-            raise ValueError(
-                f"partition() needs non-empty groups naming each node of {everyone} exactly"
-                f" once, got {got}"
-            )
-        _log.info("%s: partitioning the network into %s", self.name, [list(g) for g in groups])
-        self._network.partition(groups)
-
-    def isolate(self, nodeid: int) -> None:
-        """Cut node ``nodeid`` off the network (its switch ports go down, on every link);
-        :meth:`heal` brings it back."""
-        self._require_network("isolate()")
-        _log.info("%s: isolating node %d", self.name, nodeid)
-        self._network.isolate(self.node(nodeid).nodeid)
-
-    def cut_link(self, nodeid: int, link: int) -> None:
-        """Cut knet link ``link`` (0 to ``links - 1``) of node ``nodeid`` only: its switch port
-        on that link goes down, every other link stays up, so with ``links >= 2`` corosync
-        keeps the node as a member over its other links (knet marks that link disconnected
-        within a few ``token_ms``). Several cuts add up; cutting all links of a node isolates
-        it. :meth:`heal` restores the link. Does not wait for corosync to notice.
-
-        Cutting the link corosync sends over (knet's passive mode: the lowest-numbered one
-        connected) makes knet fail over to the next. Seen with corosync 3.1.7: in the first
-        seconds after the links came up, knet noticed the cut only after the token was
-        lost, and corosync re-formed the membership with the same members (a new ring id);
-        later cuts failed over without a membership change.
-
-        IndexError for a node id not in the cluster, ValueError for a link it does not have.
-        """
-        self._require_network("cut_link()")
-        node = self.node(nodeid)
-        if isinstance(link, bool) or not isinstance(link, int):
-            raise TypeError(f"link must be an int, got {type(link).__name__}")
-        if not 0 <= link < self.links:
-            raise ValueError(
-                f"no link {link} in a cluster of {self.links} link(s) (links 0..{self.links - 1})"
-            )
-        _log.info("%s: cutting link %d of node %d", self.name, link, nodeid)
-        self._network.cut_link(node.nodeid, link)
-
-    def heal(self) -> None:
-        """Undo :meth:`partition`, :meth:`isolate` and :meth:`cut_link`: every node back on
-        one bridge per link, all links up. Does not wait for the membership to re-form, nor
-        for knet to see the links connected again. A no-op for one node."""
-        self._check_open()
-        if self._started:
-            _log.info("%s: healing the network", self.name)
-            self._network.heal(n.nodeid for n in self._nodes)
-
     def reset(self, timeout: float = 60.0) -> None:
         """Undo all faults: heal the network, restart dead daemons, and wait until every node
         is a member of the full cluster, quorate and with every link connected as
@@ -606,17 +344,6 @@ class Cluster:
             timeout,
             f"all {len(everyone)} nodes to be {_state(quorate)}members again{self._and_links()}",
         )
-
-
-def _formed(view: _View | None, members: frozenset[int], quorate: bool | None) -> bool:
-    """Whether a node's view shows exactly ``members``, and ``quorate`` unless None."""
-    if view is None or view.members != members:
-        return False
-    return quorate is None or view.quorate == quorate
-
-
-def _state(quorate: bool | None) -> str:
-    return "" if quorate is None else "quorate " if quorate else "inquorate "
 
 
 def _finalize(resources: Resources) -> None:

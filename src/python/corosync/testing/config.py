@@ -20,6 +20,10 @@ Key names follow corosync.conf(5) of corosync 3.1. Notes on the choices:
   the traffic never leaves the machine's namespaces anyway.
 * Logging goes to one file per node only (``to_stderr``/``to_syslog: no``), and
   ``system.state_dir`` moves the state files and blackbox out of /var/lib/corosync.
+* After a reload (``Cluster.reconfigure``, ``Cluster.add_node``) the file ends with a
+  ``corosync_testing { config_generation: N }`` section (:func:`generation_section`):
+  corosync keeps the keys of sections it does not know in CMAP, so each node shows which
+  version of the file it last read.
 """
 
 from __future__ import annotations
@@ -29,7 +33,10 @@ from dataclasses import dataclass
 
 from .options import QdeviceOptions, QuorumOptions, quorum_lines
 
-__all__ = ["NodeEntry", "render"]
+__all__ = ["GENERATION_KEY", "NodeEntry", "generation_section", "render"]
+
+#: The CMAP key that holds the number written by :func:`generation_section`.
+GENERATION_KEY = "corosync_testing.config_generation"
 
 
 @dataclass(frozen=True)
@@ -128,3 +135,16 @@ def render(
         "",
     ]
     return "\n".join(lines)
+
+
+def generation_section(generation: int) -> str:
+    """A ``corosync_testing`` section numbering a version of the file, to append to it.
+
+    coroparse stores the keys of a section it does not know in CMAP as strings, and a reload
+    copies every key of the new file into CMAP: once a node has read the file,
+    ``corosync_testing.config_generation`` (:data:`GENERATION_KEY`) is ``str(generation)``
+    there. Nothing in corosync reads the key.
+    """
+    if isinstance(generation, bool) or not isinstance(generation, int) or generation < 0:
+        raise ValueError(f"generation must be an int >= 0, got {generation!r}")
+    return f"corosync_testing {{\n    config_generation: {generation}\n}}\n"

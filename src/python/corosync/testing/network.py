@@ -118,27 +118,30 @@ class Network:
             for link in range(self.links):
                 self._ensure_bridge(self.bridge(link))
         for node in nodes:
-            self.add_netns(node.netns)
-            if self.switch is None:
-                # One node: lo only, which already has link 0's 127.0.0.1.
-                commands = [f"addr add {a}/8 dev lo" for a in node.addresses[1:]]
-                if commands:
-                    _ip_batch(node.netns, commands)
-                continue
-            for link, address in enumerate(node.addresses):
-                inner, outer = self.link_veth(node.nodeid, link)
-                _log.debug("linking %s (%s) to switch port %s", inner, address, outer)
-                _ip(
-                    *f"link add {inner} netns {node.netns} type veth peer name {outer}".split(),
-                    *("netns", self.switch),
-                )
-                _ip_batch(
-                    node.netns, [f"addr add {address}/24 dev {inner}", f"link set {inner} up"]
-                )
-                _ip_batch(
-                    self.switch,
-                    [f"link set {outer} master {self.bridge(link)}", f"link set {outer} up"],
-                )
+            self.attach(node)
+
+    def attach(self, node: Node) -> None:
+        """Create ``node``'s namespace and plug its links into the switch's main bridges
+        (:meth:`build` for each node; later for a node added to a running cluster)."""
+        self.add_netns(node.netns)
+        if self.switch is None:
+            # One node: lo only, which already has link 0's 127.0.0.1.
+            commands = [f"addr add {a}/8 dev lo" for a in node.addresses[1:]]
+            if commands:
+                _ip_batch(node.netns, commands)
+            return
+        for link, address in enumerate(node.addresses):
+            inner, outer = self.link_veth(node.nodeid, link)
+            _log.debug("linking %s (%s) to switch port %s", inner, address, outer)
+            _ip(
+                *f"link add {inner} netns {node.netns} type veth peer name {outer}".split(),
+                *("netns", self.switch),
+            )
+            _ip_batch(node.netns, [f"addr add {address}/24 dev {inner}", f"link set {inner} up"])
+            _ip_batch(
+                self.switch,
+                [f"link set {outer} master {self.bridge(link)}", f"link set {outer} up"],
+            )
 
     def _ensure_bridge(self, bridge: str) -> None:
         assert self.switch is not None
