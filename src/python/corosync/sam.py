@@ -51,6 +51,9 @@ What this binding adds and decides:
   :class:`TypeError`; a lost daemon under the QUORUM or CMAP flag
   :class:`~corosync.errors.LibraryError`. libsam puts no limit on the stored data beyond
   memory.
+* **No asyncio layer.** SAM has no handle and no events to wait for: :func:`hc_send` only
+  writes to a pipe, and the event-driven check runs on its own thread, so both are safe to
+  call from a coroutine as they are.
 * **Exiting.** A child that exits while started is a failure (it is restarted under
   RESTART): call :func:`finalize` or :func:`stop` first to end cleanly. Under QUIT the
   supervisor's exit status is the child's exit status, which is 0 for a child killed by a
