@@ -9,6 +9,9 @@ function(corosync_require module debian_package var)
       "corosync's ${module} was not found by pkg-config. "
       "On Debian/Ubuntu: apt-get install ${debian_package}")
   endif()
+  # Remembered for the installed package's config file, which finds the same modules under
+  # the same target names (the library's link interface names them).
+  set_property(GLOBAL APPEND PROPERTY COROSYNC_PKG_MODULES "${var} ${module} ${debian_package}")
 endfunction()
 
 # corosync_service(name module debian_package core_sources...): a service whose client

@@ -9,6 +9,7 @@ from typing import ParamSpec, Protocol, TypeVar
 
 import pytest
 from aio_helpers import LOOPS, Member, Run, runner
+from cpp_build import CoreBuild, build_and_install
 from example_processes import Running, StartOn
 from sam_programs import SamProgram, StartSam
 
@@ -101,3 +102,10 @@ def start_sam() -> Iterator[StartSam]:
     """Starts programs that use corosync.sam on a node (sam_programs.SamProgram); kills what is
     left of them, supervisor and children, after the test."""
     yield from _closing(SamProgram)
+
+
+@pytest.fixture(scope="session")
+def cpp_core(tmp_path_factory: pytest.TempPathFactory) -> CoreBuild:
+    """The C++ core built once per run (with its test program) and installed into a
+    temporary prefix, as `cmake --install` does for C++ users."""
+    return build_and_install(tmp_path_factory.mktemp("cxx"))

@@ -3,6 +3,7 @@
 #include "brief_errors.hpp"
 #include "enum_args.hpp"
 #include "gil.hpp"
+#include "cxx_handle.hpp"
 #include "handle_binding.hpp"
 #include "py_types.hpp"
 #include "service_binding.hpp"
@@ -174,6 +175,8 @@ void bind_cfg(py::module_& m) {
           "answered with CS_ERR_TRY_AGAIN are retried for up to retry_timeout seconds (0 "
           "disables retrying), then raise TryAgainError.");
   bind_handle_methods(cls, "corosync_cfg", handle_of);
+  def_cxx_handle<Cfg>(cls, COROSYNC_CXX_CAPSULE(Cfg),
+                        [](PyCfg& self) -> Cfg& { return self.cfg; });
   def_callback<ShutdownCallback>(
       cls, "on_shutdown", &PyCfg::shutdown, handle_of,
       "fn(flags: ShutdownFlags): a shutdown is being asked for; answer with "

@@ -4,6 +4,7 @@
 #include "cmap_values.hpp"
 #include "enum_args.hpp"
 #include "gil.hpp"
+#include "cxx_handle.hpp"
 #include "handle_binding.hpp"
 #include "py_types.hpp"
 #include "service_binding.hpp"
@@ -336,6 +337,8 @@ void bind_cmap(py::module_& m) {
           "CS_ERR_TRY_AGAIN are retried for up to retry_timeout seconds (0 disables "
           "retrying), then raise TryAgainError.");
   bind_handle_methods(cls, "cmap", handle_of);
+  def_cxx_handle<Cmap>(cls, COROSYNC_CXX_CAPSULE(Cmap),
+                        [](PyCmap& self) -> Cmap& { return self.cmap; });
   cls.def_property_readonly(
          "map", [](PyCmap& self) { return self.cmap.map(); }, "The map this handle reads.")
       .def("__repr__",

@@ -2,6 +2,7 @@
 #include "brief_errors.hpp"
 #include "enum_args.hpp"
 #include "gil.hpp"
+#include "cxx_handle.hpp"
 #include "handle_binding.hpp"
 #include "message_bytes.hpp"
 #include "py_types.hpp"
@@ -368,6 +369,8 @@ void bind_cpg(py::module_& m) {
           "TryAgainError. A message larger than the byte window is sent once nothing else "
           "is outstanding.");
   bind_handle_methods(cls, "cpg", handle_of);
+  def_cxx_handle<Cpg>(cls, COROSYNC_CXX_CAPSULE(Cpg),
+                        [](PyCpg& self) -> Cpg& { return self.cpg; });
   cls.def("__repr__", [](PyCpg& self) {
     if (self.cpg.closed()) return std::string("<corosync.CPG closed>");
     py::list groups;

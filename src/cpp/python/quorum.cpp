@@ -2,6 +2,7 @@
 // quorum_overview(3)).
 #include "brief_errors.hpp"
 #include "gil.hpp"
+#include "cxx_handle.hpp"
 #include "handle_binding.hpp"
 #include "py_types.hpp"
 #include "service_binding.hpp"
@@ -104,6 +105,8 @@ void bind_quorum(py::module_& m) {
           "with CS_ERR_TRY_AGAIN are retried for up to retry_timeout seconds (0 disables "
           "retrying), then raise TryAgainError.");
   bind_handle_methods(cls, "quorum", handle_of);
+  def_cxx_handle<Quorum>(cls, COROSYNC_CXX_CAPSULE(Quorum),
+                        [](PyQuorum& self) -> Quorum& { return self.quorum; });
   def_callback<NotifyCallback>(
       cls, "on_notify", &PyQuorum::notify, handle_of,
       "fn(quorate: bool, ring_id, members: list[int]): the quorum state of a ring.");

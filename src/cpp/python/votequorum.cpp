@@ -2,6 +2,7 @@
 // libvotequorum, votequorum.h, votequorum_overview(3)).
 #include "brief_errors.hpp"
 #include "gil.hpp"
+#include "cxx_handle.hpp"
 #include "handle_binding.hpp"
 #include "py_types.hpp"
 #include "service_binding.hpp"
@@ -226,6 +227,8 @@ void bind_votequorum(py::module_& m) {
           "(RingId(0, 0) before any). Calls answered with CS_ERR_TRY_AGAIN are retried for "
           "up to retry_timeout seconds (0 disables retrying), then raise TryAgainError.");
   bind_handle_methods(cls, "votequorum", handle_of);
+  def_cxx_handle<Votequorum>(cls, COROSYNC_CXX_CAPSULE(Votequorum),
+                        [](PyVotequorum& self) -> Votequorum& { return self.votequorum; });
   def_callback<NotifyCallback>(
       cls, "on_notify", &PyVotequorum::notify, handle_of,
       "fn(quorate: bool, ring_id, nodes: list[NodeStatus]): the cluster's quorum state.");

@@ -151,6 +151,13 @@ class CPG:
         """
         Finalize the connection (cpg_finalize). Idempotent; later calls raise ClosedError.
         """
+    def cxx_handle(self) -> typing_extensions.CapsuleType:
+        """
+        This handle's C++ object (corosync_cxx), for another extension module built against the
+        installed corosync_cxx package: a capsule named 'corosync_cxx.Cpg corosync_cxx 0.1 cxx11abi
+        1' (COROSYNC_CXX_CAPSULE in <corosync_cxx/version.hpp>) that keeps the handle alive.
+        ClosedError once closed.
+        """
     def dispatch(self, flags: DispatchFlags = DispatchFlags.ALL) -> None:
         """
         Run the callbacks of queued events in this thread (cpg_dispatch).
@@ -488,6 +495,13 @@ class CMAP:
         """
         Finalize the connection (cmap_finalize). Idempotent; later calls raise ClosedError.
         """
+    def cxx_handle(self) -> typing_extensions.CapsuleType:
+        """
+        This handle's C++ object (corosync_cxx), for another extension module built against the
+        installed corosync_cxx package: a capsule named 'corosync_cxx.Cmap corosync_cxx 0.1 cxx11abi
+        1' (COROSYNC_CXX_CAPSULE in <corosync_cxx/version.hpp>) that keeps the handle alive.
+        ClosedError once closed.
+        """
     def dec(self, key: str) -> None:
         """
         Subtract 1 from an integer key, wrapping around (cmap_dec); InvalidParamError for other
@@ -632,6 +646,13 @@ class Quorum:
         """
         Finalize the connection (quorum_finalize). Idempotent; later calls raise ClosedError.
         """
+    def cxx_handle(self) -> typing_extensions.CapsuleType:
+        """
+        This handle's C++ object (corosync_cxx), for another extension module built against the
+        installed corosync_cxx package: a capsule named 'corosync_cxx.Quorum corosync_cxx 0.1
+        cxx11abi 1' (COROSYNC_CXX_CAPSULE in <corosync_cxx/version.hpp>) that keeps the handle
+        alive. ClosedError once closed.
+        """
     def dispatch(self, flags: DispatchFlags = DispatchFlags.ALL) -> None:
         """
         Run the callbacks of queued events in this thread (quorum_dispatch).
@@ -772,6 +793,13 @@ class Votequorum:
     def close(self) -> None:
         """
         Finalize the connection (votequorum_finalize). Idempotent; later calls raise ClosedError.
+        """
+    def cxx_handle(self) -> typing_extensions.CapsuleType:
+        """
+        This handle's C++ object (corosync_cxx), for another extension module built against the
+        installed corosync_cxx package: a capsule named 'corosync_cxx.Votequorum corosync_cxx 0.1
+        cxx11abi 1' (COROSYNC_CXX_CAPSULE in <corosync_cxx/version.hpp>) that keeps the handle
+        alive. ClosedError once closed.
         """
     def dispatch(self, flags: DispatchFlags = DispatchFlags.ALL) -> None:
         """
@@ -961,6 +989,13 @@ class CFG:
         """
         Finalize the connection (corosync_cfg_finalize). Idempotent; later calls raise ClosedError.
         """
+    def cxx_handle(self) -> typing_extensions.CapsuleType:
+        """
+        This handle's C++ object (corosync_cxx), for another extension module built against the
+        installed corosync_cxx package: a capsule named 'corosync_cxx.Cfg corosync_cxx 0.1 cxx11abi
+        1' (COROSYNC_CXX_CAPSULE in <corosync_cxx/version.hpp>) that keeps the handle alive.
+        ClosedError once closed.
+        """
     def dispatch(self, flags: DispatchFlags = DispatchFlags.ALL) -> None:
         """
         Run the callbacks of queued events in this thread (corosync_cfg_dispatch).
@@ -1140,5 +1175,6 @@ CMAP_KEYNAME_MAXLEN: int = 255
 CMAP_KEYNAME_MINLEN: int = 3
 CMAP_MAX_VALUE_SIZE: int = 16384
 CPG_MAX_NAME_LENGTH: int = 128
+CXX_ABI_TAG: str = "corosync_cxx 0.1 cxx11abi 1"
 VOTEQUORUM_QDEVICE_MAX_NAME_LEN: int = 255
 VOTEQUORUM_QDEVICE_NODEID: int = 0
