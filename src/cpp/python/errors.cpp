@@ -24,7 +24,8 @@ std::string message_of(const Error& e) {
   std::string message = e.what();
   // sam_register connects to CMAP under the CMAP policy flag.
   if (e.code() == CS_ERR_LIBRARY &&
-      (ends_with(e.function(), "_initialize") || e.function() == "sam_register"))
+      (ends_with(e.function(), "_initialize") || ends_with(e.function(), "_initialize_map") ||
+       e.function() == "sam_register"))
     message += ": corosync is not reachable from this process: the daemon is not running, "
                "runs in another network namespace (its IPC sockets are per namespace), or "
                "refused this user (uidgid in corosync.conf). Check with corosync-cfgtool -s "
