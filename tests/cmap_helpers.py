@@ -14,24 +14,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import corosync
+
+# The type names corosync-cmapctl prints (``key (u32) = 5``) and takes (``-s key u32 5``): the
+# command line's table, which its own tests check against corosync-cmapctl.
+from corosync.cli.cmap_values import TYPE_NAMES as TYPE_NAMES
 from corosync.cmap import TrackEvent, TypedValue, ValueType
 from corosync.testing import Node
-
-#: The type names ``corosync-cmapctl`` prints (``key (u32) = 5``) and takes (``-s key u32 5``).
-TYPE_NAMES: dict[ValueType, str] = {
-    ValueType.INT8: "i8",
-    ValueType.UINT8: "u8",
-    ValueType.INT16: "i16",
-    ValueType.UINT16: "u16",
-    ValueType.INT32: "i32",
-    ValueType.UINT32: "u32",
-    ValueType.INT64: "i64",
-    ValueType.UINT64: "u64",
-    ValueType.FLOAT: "flt",
-    ValueType.DOUBLE: "dbl",
-    ValueType.STRING: "str",
-    ValueType.BINARY: "bin",
-}
 
 #: The range of each integer type.
 INT_RANGES: dict[ValueType, tuple[int, int]] = {
