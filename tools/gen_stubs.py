@@ -168,6 +168,9 @@ def postprocess(raw: str, module: ModuleType) -> str:
     # `__enter__` returns `self` (a py::object in C++, hence Any): say so, so that
     # `with CPG() as cpg:` keeps the type.
     text = re.sub(r"(def __enter__\(self\) -> )typing\.Any:", r"\1typing.Self:", text)
+    # The version's value changes with every release, its type never: a version bump needs
+    # no new stub.
+    text = re.sub(r"^(__version__: str) = .*$", r"\1", text, flags=re.MULTILINE)
     return wrap_docstrings(text)
 
 

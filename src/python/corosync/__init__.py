@@ -19,6 +19,10 @@ from __future__ import annotations
 # to the top level.
 from corosync import sam
 from corosync._corosync import CPG, DispatchFlags, TrackFlags
+
+# The version the compiled module was built as (pyproject.toml's, through CMake): the one
+# place it is kept, and always that of the code that runs, installed or built in place.
+from corosync._corosync import __version__ as __version__
 from corosync.cfg import CFG, ShutdownFlags, ShutdownReply
 from corosync.cmap import CMAP, CmapMap, TrackEvent, TypedValue, ValueType
 from corosync.cpg import Address, GroupMember, Guarantee, Reason

@@ -1178,3 +1178,4 @@ CPG_MAX_NAME_LENGTH: int = 128
 CXX_ABI_TAG: str = "corosync_cxx 0.1 cxx11abi 1"
 VOTEQUORUM_QDEVICE_MAX_NAME_LEN: int = 255
 VOTEQUORUM_QDEVICE_NODEID: int = 0
+__version__: str

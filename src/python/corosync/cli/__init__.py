@@ -17,6 +17,7 @@ Commands::
     cpg members [GROUP]           corosync-cpgtool
     cpg send GROUP [MESSAGE...]   join, send (each stdin line without MESSAGE), leave
     cpg listen GROUP              join and print messages and membership changes
+    exporter --port N             serve metrics to Prometheus (corosync.exporter)
 
 ``--json`` (on any command) prints JSON documents of the schema shipped as
 ``corosync/cli/schema/v1.json`` (:data:`SCHEMA_PATH`): one object, or one per line for the

@@ -11,7 +11,7 @@ import traceback
 from collections.abc import Sequence
 from typing import NoReturn
 
-from corosync.cli import cmap, cpg, links, quorum, status
+from corosync.cli import cmap, cpg, exporter, links, quorum, status
 from corosync.cli.errors import EXIT_ERROR, EXIT_OK, describe
 from corosync.cli.output import Output
 
@@ -59,7 +59,7 @@ def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
         "watch) run until Ctrl-C or SIGTERM, --count N or --timeout S, and exit 0.",
     )
     commands = parser.add_subparsers(metavar="COMMAND", required=True)
-    for module in (status, quorum, links, cmap, cpg):
+    for module in (status, quorum, links, cmap, cpg, exporter):
         module.add_commands(commands, common)
     return parser
 
