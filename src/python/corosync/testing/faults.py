@@ -1,6 +1,6 @@
 """Network faults of a test cluster: :class:`Faults`, the part of
-:class:`~corosync.testing.Cluster` that partitions the network, isolates a node, cuts one
-link of one node, and heals it all.
+:class:`~corosync.testing.Cluster` that partitions the network, isolates a node, cuts or
+degrades one link of one node, and heals it all.
 
 Faults act on the switch side only (see :mod:`.network`): the nodes' own interfaces and
 addresses never change, as when a cable or a switch port fails. None of these methods waits
@@ -13,6 +13,7 @@ import logging
 from collections.abc import Sequence
 
 from ._base import ClusterBase
+from .impair import Impairment
 from .node import ClusterError
 
 __all__ = ["Faults"]
@@ -84,10 +85,47 @@ class Faults(ClusterBase):
         _log.info("%s: cutting link %d of node %d", self.name, link, nodeid)
         self._network.cut_link(node.nodeid, link)
 
+    def degrade(
+        self,
+        nodeid: int,
+        *,
+        link: int | None = None,
+        loss: float = 0.0,
+        delay: float = 0.0,
+        jitter: float = 0.0,
+        reorder: float = 0.0,
+    ) -> None:
+        """Make node ``nodeid``'s link ``link`` (every link when None) lossy and slow for
+        what the node sends, as ``tc netem`` on its interface would: each frame is lost
+        with probability
+        ``loss``, the others wait ``delay`` seconds give or take a uniform ``jitter``, and
+        with probability ``reorder`` a frame goes at once, overtaking those waiting. A relay
+        program stands between the node's switch port and the bridge (:mod:`.impair` says
+        why netem is not used). Replaces an earlier degradation of the same link; adds up
+        with partitions, isolation and cut links; :meth:`heal` removes it.
+
+        ValueError for a probability outside 0..1, a delay outside 0..60 s or a jitter
+        larger than the delay, and for a link the cluster does not have.
+        """
+        self._require_network("degrade()")
+        node = self.node(nodeid)
+        impairment = Impairment(loss=loss, delay=delay, jitter=jitter, reorder=reorder)
+        if link is not None and (isinstance(link, bool) or not isinstance(link, int)):
+            raise TypeError(f"link must be an int or None, got {type(link).__name__}")
+        if link is not None and not 0 <= link < self.links:
+            raise ValueError(
+                f"no link {link} in a cluster of {self.links} link(s) (links 0..{self.links - 1})"
+            )
+        links = range(self.links) if link is None else [link]
+        for each in links:
+            _log.info("%s: degrading link %d of node %d: %s", self.name, each, nodeid, impairment)
+            self._network.degrade(node.nodeid, each, impairment)
+
     def heal(self) -> None:
-        """Undo :meth:`partition`, :meth:`isolate` and :meth:`cut_link`: every node back on
-        one bridge per link, all links up. Does not wait for the membership to re-form, nor
-        for knet to see the links connected again. A no-op for one node."""
+        """Undo :meth:`partition`, :meth:`isolate`, :meth:`cut_link` and :meth:`degrade`:
+        every node back on one bridge per link, all links up and whole. Does not wait for
+        the membership to re-form, nor for knet to see the links connected again. A no-op
+        for one node."""
         self._check_open()
         if self._started:
             _log.info("%s: healing the network", self.name)

@@ -15,16 +15,24 @@ both links' traffic through whichever interface it found first. The lease of ind
 
 Faults act on switch ports only, the nodes never notice a configuration change: a partition
 moves every link's ports to one bridge per group (links kept apart), isolation takes all of
-a node's ports down, a cut link takes one port down.
+a node's ports down, a cut link takes one port down. A degraded link (:mod:`.impair`) takes
+the port off its bridge and puts a relay program between them: the port's place on the
+bridge goes to a second veth pair, ``cst<K>j<i>`` (its bridge side) and ``cst<K>i<i>`` (the
+relay's side), with ``l<L>`` appended on links 1 and up.
 """
 
 from __future__ import annotations
 
 import logging
+import select
+import subprocess
+import sys
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 
-from . import netns
-from ._resources import Resources
+from . import impair, netns
+from ._resources import PROGRAM_TERM_GRACE, Resources, terminate
+from .impair import Impairment
 from .node import ClusterError, Node
 
 __all__ = ["LINK0_OCTET", "MAX_LINKS", "Network"]
@@ -42,6 +50,16 @@ def _ip(*args: str, netns_name: str | None = None) -> None:
         netns.ip(*args, netns=netns_name)
     except netns.CommandError as e:
         raise ClusterError(str(e)) from e
+
+
+@dataclass(frozen=True)
+class _Degraded:
+    impairment: Impairment
+    relay: subprocess.Popen[bytes]
+
+
+#: How long the relay program of a degraded link gets to bind its sockets.
+_RELAY_START_SECONDS = 10.0
 
 
 def _ip_batch(netns_name: str, commands: Iterable[str]) -> None:
@@ -73,6 +91,8 @@ class Network:
         self.isolated: set[int] = set()
         #: (node id, link) of each switch port taken down by :meth:`cut_link`.
         self.cut: set[tuple[int, int]] = set()
+        #: (node id, link) of each degraded link, with its impairment and relay.
+        self._degraded: dict[tuple[int, int], _Degraded] = {}
 
     def address(self, nodeid: int, link: int = 0) -> str:
         """Node ``nodeid``'s address on link ``link``."""
@@ -93,6 +113,23 @@ class Network:
 
     def _port(self, nodeid: int, link: int) -> str:
         return self.link_veth(nodeid, link)[1]
+
+    def _relay_veth(self, nodeid: int, link: int) -> tuple[str, str]:
+        """(relay side, bridge side) of the veth pair that stands in for a degraded link's
+        port on its bridge."""
+        suffix = "" if link == 0 else f"l{link}"
+        return f"cst{self.index}i{nodeid}{suffix}", f"cst{self.index}j{nodeid}{suffix}"
+
+    def _bridge_port(self, nodeid: int, link: int) -> str:
+        """What stands for the node's link on its bridge: the port, or the relay's pair."""
+        if (nodeid, link) in self._degraded:
+            return self._relay_veth(nodeid, link)[1]
+        return self._port(nodeid, link)
+
+    def _group(self, nodeid: int) -> int:
+        if self.partitioned is None:
+            return 0
+        return next(g for g, group in enumerate(self.partitioned) if nodeid in group)
 
     @staticmethod
     def bridge(link: int, group: int = 0) -> str:
@@ -154,10 +191,15 @@ class Network:
         self._bridges.add(bridge)
 
     def _connect(self, nodeid: int, link: int, group: int = 0) -> list[str]:
-        """Commands putting a port on its group's bridge, up unless its link is cut."""
+        """Commands putting a port (or its relay's stand-in) on its group's bridge, the port
+        up unless its link is cut."""
         port = self._port(nodeid, link)
         state = "down" if (nodeid, link) in self.cut else "up"
-        return [f"link set {port} master {self.bridge(link, group)}", f"link set {port} {state}"]
+        on_bridge = self._bridge_port(nodeid, link)
+        commands = [f"link set {on_bridge} master {self.bridge(link, group)}"]
+        if on_bridge != port:
+            commands.append(f"link set {on_bridge} up")
+        return [*commands, f"link set {port} {state}"]
 
     def partition(self, groups: Sequence[Sequence[int]]) -> None:
         """Put each group's switch ports on bridges of its own, one per link (groups already
@@ -186,10 +228,63 @@ class Network:
         _ip("link", "set", self._port(nodeid, link), "down", netns_name=self.switch)
         self.cut.add((nodeid, link))
 
+    def degrade(self, nodeid: int, link: int, impairment: Impairment) -> None:
+        """Put a relay with ``impairment`` between node ``nodeid``'s port on ``link`` and its
+        bridge (replacing any earlier one on that link)."""
+        assert self.switch is not None
+        self._restore(nodeid, link)
+        port = self._port(nodeid, link)
+        inner, outer = self._relay_veth(nodeid, link)
+        _ip_batch(
+            self.switch,
+            [
+                f"link add {inner} type veth peer name {outer}",
+                f"link set {inner} up",
+                f"link set {outer} up",
+            ],
+        )
+        # The relay needs nothing but the standard library: run as a file, it does not
+        # import this package (nor its compiled module).
+        argv = [sys.executable, "-I", impair.__file__, port, inner, *impairment.arguments()]
+        relay = subprocess.Popen(netns.exec_argv(self.switch, argv), stdout=subprocess.PIPE)
+        self._resources.programs.append(relay)
+        self._resources.save()
+        self._degraded[(nodeid, link)] = _Degraded(impairment, relay)
+        assert relay.stdout is not None
+        ready = select.select([relay.stdout], [], [], _RELAY_START_SECONDS)[0]
+        if not ready or relay.stdout.readline() != b"ready\n":
+            self._restore(nodeid, link)
+            raise ClusterError(f"the relay degrading node {nodeid}'s link {link} did not start")
+        # The relay is bound: the port leaves the bridge and its stand-in takes its place.
+        bridge = self.bridge(link, self._group(nodeid))
+        _ip_batch(self.switch, [f"link set {port} nomaster", f"link set {outer} master {bridge}"])
+
+    def _restore(self, nodeid: int, link: int) -> None:
+        """Undo :meth:`degrade` of one link: the relay stopped, its pair deleted (the port
+        is put back on a bridge by the caller, :meth:`heal`)."""
+        degraded = self._degraded.pop((nodeid, link), None)
+        if degraded is None:
+            return
+        terminate([degraded.relay], PROGRAM_TERM_GRACE)
+        if degraded.relay.stdout is not None:
+            degraded.relay.stdout.close()
+        if degraded.relay in self._resources.programs:
+            self._resources.programs.remove(degraded.relay)
+            self._resources.save()
+        assert self.switch is not None
+        _ip("link", "delete", self._relay_veth(nodeid, link)[0], netns_name=self.switch)
+
+    @property
+    def degraded(self) -> dict[tuple[int, int], Impairment]:
+        """(node id, link) of each degraded link, with its impairment."""
+        return {key: d.impairment for key, d in self._degraded.items()}
+
     def heal(self, nodeids: Iterable[int]) -> None:
-        """Every port back on its link's main bridge and up."""
+        """Every port back on its link's main bridge and up, every degraded link restored."""
         if self.switch is None:
             return
+        for nodeid, link in list(self._degraded):
+            self._restore(nodeid, link)
         self.cut.clear()
         commands = []
         for nodeid in nodeids:
@@ -228,4 +323,6 @@ class Network:
         if self.cut:
             cut = ", ".join(f"node {i} link {link}" for i, link in sorted(self.cut))
             lines.append(f"cut links: {cut}")
+        for (i, link), d in sorted(self._degraded.items()):
+            lines.append(f"degraded: node {i} link {link}: {d.impairment}")
         return lines
