@@ -113,17 +113,26 @@ void totem_confchg_trampoline(cpg_handle_t handle, cpg_ring_id ring_id, uint32_t
   if (!c) return;
   CpgGroups& g = *c->groups;
   {
-    // corosync sends totem changes to every connection: report them once per Cpg, from the
-    // control connection, which joins nothing and so never gets the initial configuration
-    // that DELIVER_INITIAL_TOTEM_CONF sends on join: that one comes from the first group
-    // connection's first totem change.
+    // corosync sends each totem change to every connection, in order with that
+    // connection's events: the old ring's messages, then the change, then the new ring's
+    // confchgs and messages. It is reported once per Cpg (ring seqs only grow), from a
+    // joined group's connection while there is one, so that it keeps its place among that
+    // group's events (which a program checking virtual synchrony needs), and from the
+    // control connection otherwise. With DELIVER_INITIAL_TOTEM_CONF, a group connection's
+    // first one is the ring at its join, reported for the handle's first join only.
     std::lock_guard<std::mutex> lock(g.mutex);
     bool first = !c->totem_seen;
     c->totem_seen = true;
-    if (!c->control) {
-      if (!first || !g.deliver_initial_totem_conf || g.initial_totem_conf_reported) return;
+    bool initial = !c->control && first && g.deliver_initial_totem_conf;
+    if (initial) {
+      if (g.initial_totem_conf_reported) return;
       g.initial_totem_conf_reported = true;
+    } else {
+      if (c->control && g.any_joined()) return;
+      if (g.totem_reported && ring_id.seq <= g.last_totem_seq) return;
     }
+    g.totem_reported = true;
+    g.last_totem_seq = std::max(g.last_totem_seq, ring_id.seq);
   }
   Handle::run_callback(c, [&] {
     if (CpgListener* l = g.listener)

@@ -60,6 +60,8 @@ class CpgListener {
   virtual void on_confchg(std::string_view group, const std::vector<CpgAddress>& members,
                           const std::vector<CpgAddress>& left,
                           const std::vector<CpgAddress>& joined);
+  // Once per ring change, in its place among a joined group's events (the old ring's
+  // messages before it); before any join, from the control connection.
   virtual void on_totem_confchg(CpgRingId ring_id, const std::vector<uint32_t>& members);
 };
 

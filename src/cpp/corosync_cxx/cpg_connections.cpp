@@ -102,6 +102,12 @@ bool CpgGroups::window_full() const {
   return !fits(1);  // not even the smallest message may go
 }
 
+bool CpgGroups::any_joined() const {
+  for (auto& c : connections)
+    if (c->group_state == GroupState::Joined) return true;
+  return false;
+}
+
 void CpgGroups::release(CpgConnection& c, uint64_t bytes) {
   std::lock_guard<std::mutex> lock(mutex);
   sub_unconfirmed(c, 1, bytes);

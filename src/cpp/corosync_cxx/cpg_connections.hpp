@@ -109,6 +109,12 @@ struct CpgGroups {
   cpg_model_v1_data_t model{};
   bool deliver_initial_totem_conf = false;
   bool initial_totem_conf_reported = false;
+  // The ring of the last totem change reported (totem_confchg_trampoline): each ring is
+  // reported once, from whichever connection brings it first. Ring seqs only grow.
+  bool totem_reported = false;
+  uint64_t last_totem_seq = 0;
+  // Whether a group connection is joined (`mutex` held).
+  bool any_joined() const;
   const SendWindow window;
   const int epoll_fd;  // the handle's, not owned
   // Guards the group connections' states and the send window; never held while a callback

@@ -1,0 +1,382 @@
+"""The order audit: corosync's promise to CPG members, checked on what real members logged
+while the cluster was being broken (test helpers; the test is test_order_audit.py, the long
+run tests/soak/run_order_audit.py).
+
+Each node runs a member (tests/audit_member.py) that streams numbered messages and logs what
+it sent, what was delivered to it and every confchg of the group. A member's deliveries
+between two confchgs are one *epoch*: the messages it delivered in one configuration. Two
+members are in the same configuration exactly when their epochs share a message (messages are
+unique: sender and number). A configuration is both a totem ring and the group's members: a
+confchg and a totem ring change each end an epoch (the binding reports ring changes in order
+with the group's events). The audit checks, and reports each breach as a mismatch:
+
+* **one order**: any two members delivered the messages they both delivered in the same
+  order;
+* **one view**: epochs that share a message had the same ring and members (virtual
+  synchrony);
+* **ring order**: after a ring change, nothing from a node outside the new ring;
+* **same messages**: two members that were in one configuration and moved on to the same
+  next one (their next epochs share a message, or both stopped there at the end) delivered
+  the same messages in it;
+* **FIFO per sender**: a member delivered each sender's messages in the order sent, and
+  skipped some only across a confchg that took the sender out of its view, or a ring change
+  (corosync does not report a ring that lived too briefly to be synchronized: a member may
+  have been in one without the sender and back, seeing only the ring after);
+* **nothing lost**: a member that survived to the end delivered every message it sent, and
+  the survivors delivered the same messages in their last configuration.
+
+The cycle of faults: kill a node, let traffic flow, restart it (with a new member), let the
+new member join, partition one node off, let traffic flow, heal, let traffic flow; the node
+chosen turns each cycle.
+"""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+import time
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from corosync.testing import Cluster, Node, python_env
+
+__all__ = ["AuditReport", "MemberLog", "audit", "run_audit"]
+
+MEMBER_PROGRAM = Path(__file__).resolve().parent / "audit_member.py"
+#: Messages are identified by (sender, number).
+Message = tuple[str, int]
+#: A configuration as a member saw it: the ring (its node id and seq) and the group's members.
+View = tuple[tuple[int, int] | None, tuple[str, ...]]
+
+
+@dataclass
+class MemberLog:
+    """What one member logged."""
+
+    me: str
+    sent: list[int] = field(default_factory=list)
+    deliveries: list[Message] = field(default_factory=list)
+    #: (view, messages) of each configuration, in order; the first begins at the join.
+    epochs: list[tuple[View, list[Message]]] = field(default_factory=list)
+    #: Per delivery, whether a confchg before it (since the sender's previous delivery) left
+    #: the sender out, or the ring changed: (sender, number) -> True when a gap before it
+    #: is allowed.
+    separated: dict[Message, bool] = field(default_factory=dict)
+    #: Deliveries from a node that the last ring change left out (ring order).
+    outside_ring: list[Message] = field(default_factory=list)
+    lost: bool = False
+    ended: bool = False
+
+    @classmethod
+    def parse(cls, lines: Iterable[str]) -> MemberLog:
+        log: MemberLog | None = None
+        senders: set[str] = set()
+        # Senders that a confchg left out, or a ring change may have, since their last
+        # delivery.
+        absent: set[str] = set()
+        ring: tuple[int, int] | None = None
+        ring_nodes: set[int] | None = None
+        members: tuple[str, ...] = ()
+        for line in lines:
+            if not line.endswith("\n"):
+                break  # the last line of a member killed while writing
+            event: list[Any] = json.loads(line)
+            kind = event[0]
+            if kind == "me":
+                log = cls(me=event[1])
+                continue
+            assert log is not None, "a member log must begin with its name"
+            if kind == "s":
+                log.sent.append(event[1])
+            elif kind == "d":
+                message = (event[1], event[2])
+                log.deliveries.append(message)
+                log.epochs[-1][1].append(message)
+                log.separated[message] = event[1] in absent
+                absent.discard(event[1])
+                senders.add(event[1])
+                if ring_nodes is not None and int(event[1].split("/")[0]) not in ring_nodes:
+                    log.outside_ring.append(message)
+            elif kind == "c":
+                members = tuple(event[1])
+                log.epochs.append(((ring, members), []))
+                absent |= senders - set(members)
+            elif kind == "t":
+                ring, ring_nodes = (event[1][0], event[1][1]), set(event[2])
+                if log.epochs:  # before the join's confchg, a ring is only remembered
+                    log.epochs.append(((ring, members), []))
+                absent |= senders
+            elif kind == "lost":
+                log.lost = True
+            elif kind == "end":
+                log.ended = True
+        assert log is not None, "empty member log"
+        return log
+
+
+@dataclass
+class AuditReport:
+    """The figures of one audit and its mismatches (an empty list is a pass)."""
+
+    members: int
+    messages_sent: int
+    deliveries: int
+    configurations: int
+    #: Pairs of members' epochs compared message by message ("same messages").
+    compared: int
+    faults: Counter[str]
+    mismatches: list[str]
+
+    def summary(self) -> str:
+        faults = ", ".join(f"{n} {kind}" for kind, n in sorted(self.faults.items())) or "none"
+        return (
+            f"order audit: {self.members} members, {self.messages_sent} messages sent, "
+            f"{self.deliveries} deliveries in {self.configurations} configurations "
+            f"({self.compared} pairs of members' epochs compared); "
+            f"faults: {faults}; mismatches: {len(self.mismatches)}"
+        )
+
+
+def _check_order(a: MemberLog, b: MemberLog, out: list[str]) -> None:
+    position = {m: i for i, m in enumerate(b.deliveries)}
+    last = -1
+    for m in a.deliveries:
+        i = position.get(m)
+        if i is None:
+            continue
+        if i < last:
+            out.append(f"one order: {a.me} and {b.me} delivered {m} in different orders")
+            return
+        last = i
+
+
+def _epoch_of(logs: Sequence[MemberLog]) -> dict[Message, list[tuple[int, int]]]:
+    where: dict[Message, list[tuple[int, int]]] = defaultdict(list)
+    for li, log in enumerate(logs):
+        for ei, (_, messages) in enumerate(log.epochs):
+            for m in messages:
+                where[m].append((li, ei))
+    return where
+
+
+def _same_next(a: MemberLog, ea: int, b: MemberLog, eb: int) -> bool:
+    """Whether two members moved on from one configuration to the same next one."""
+    next_a = a.epochs[ea + 1][1] if ea + 1 < len(a.epochs) else None
+    next_b = b.epochs[eb + 1][1] if eb + 1 < len(b.epochs) else None
+    if next_a is None or next_b is None:
+        # Stopped there: the same ending only if both ended (SIGTERM), none was killed.
+        return next_a is None and next_b is None and a.ended and b.ended
+    return bool(set(next_a) & set(next_b))
+
+
+def _check_configurations(logs: Sequence[MemberLog], out: list[str]) -> tuple[int, int]:
+    """One view and same messages; returns how many configurations had messages, and how
+    many pairs of epochs were compared."""
+    compared = 0
+    where = _epoch_of(logs)
+    pairs: set[tuple[int, int, int, int]] = set()
+    for places in where.values():
+        for i, (la, ea) in enumerate(places):
+            for lb, eb in places[i + 1 :]:
+                pairs.add((la, ea, lb, eb))
+    for la, ea, lb, eb in sorted(pairs):
+        a, b = logs[la], logs[lb]
+        (view_a, messages_a), (view_b, messages_b) = a.epochs[ea], b.epochs[eb]
+        if view_a != view_b:
+            out.append(
+                f"one view: {a.me} and {b.me} delivered the same messages in different "
+                f"configurations (ring, members): {view_a} and {view_b}"
+            )
+        if not _same_next(a, ea, b, eb):
+            continue
+        compared += 1
+        if messages_a != messages_b:
+            only_a = len(set(messages_a) - set(messages_b))
+            only_b = len(set(messages_b) - set(messages_a))
+            out.append(
+                f"same messages: {a.me} and {b.me} moved on together from {view_a} "
+                f"but {a.me} delivered {only_a} message(s) the other did not and {b.me} {only_b}"
+            )
+    # Configurations: classes of epochs linked by shared messages.
+    parent: dict[tuple[int, int], tuple[int, int]] = {}
+
+    def root(x: tuple[int, int]) -> tuple[int, int]:
+        while parent.setdefault(x, x) != x:
+            x = parent[x]
+        return x
+
+    for la, ea, lb, eb in pairs:
+        parent[root((la, ea))] = root((lb, eb))
+    for places in where.values():
+        root(places[0])
+    return len({root(x) for x in parent}), compared
+
+
+def _check_fifo(log: MemberLog, out: list[str]) -> None:
+    last: dict[str, int] = {}
+    for sender, n in log.deliveries:
+        before = last.get(sender)
+        last[sender] = n
+        if before is None:
+            continue
+        if n <= before:
+            out.append(f"FIFO: {log.me} delivered {sender}'s message {n} after {before}")
+        elif n > before + 1 and not log.separated[(sender, n)]:
+            out.append(
+                f"FIFO: {log.me} skipped {sender}'s messages {before + 1}..{n - 1} while "
+                f"{sender} stayed in its view"
+            )
+
+
+def _check_ring_order(log: MemberLog, out: list[str]) -> None:
+    if log.outside_ring:
+        out.append(
+            f"ring order: {log.me} delivered {len(log.outside_ring)} message(s) from nodes "
+            f"outside the ring it was in (first: {log.outside_ring[0]})"
+        )
+
+
+def _check_nothing_lost(logs: Sequence[MemberLog], out: list[str]) -> None:
+    for log in logs:
+        if not log.ended:
+            continue
+        own = {n for sender, n in log.deliveries if sender == log.me}
+        missing = [n for n in log.sent if n not in own]
+        if missing:
+            out.append(
+                f"nothing lost: {log.me} survived but {len(missing)} of its messages never "
+                f"came back to it (first: {missing[0]})"
+            )
+
+
+def audit(logs: Sequence[MemberLog], faults: Counter[str]) -> AuditReport:
+    """Check the members' logs against corosync's promise."""
+    mismatches: list[str] = []
+    for i, a in enumerate(logs):
+        _check_fifo(a, mismatches)
+        _check_ring_order(a, mismatches)
+        for b in logs[i + 1 :]:
+            _check_order(a, b, mismatches)
+    configurations, compared = _check_configurations(logs, mismatches)
+    _check_nothing_lost(logs, mismatches)
+    return AuditReport(
+        members=len(logs),
+        messages_sent=sum(len(log.sent) for log in logs),
+        deliveries=sum(len(log.deliveries) for log in logs),
+        configurations=configurations,
+        compared=compared,
+        faults=faults,
+        mismatches=mismatches,
+    )
+
+
+class _Member:
+    """A running audit member: its program and its log file."""
+
+    def __init__(self, node: Node, log_path: Path, rate: float) -> None:
+        self.node, self.log_path = node, log_path
+        self.proc = node.popen(
+            [sys.executable, str(MEMBER_PROGRAM), str(log_path), str(rate)],
+            stdout=subprocess.PIPE,
+            env=python_env(),
+        )
+        assert self.proc.stdout is not None
+        line = self.proc.stdout.readline()  # "joined", or nothing if it failed
+        if line != b"joined\n":
+            raise AssertionError(f"audit member on node {node.nodeid} did not join: {line!r}")
+
+    def view(self) -> tuple[str, ...] | None:
+        """The members of its last confchg."""
+        members = None
+        for line in self.log_path.read_text().splitlines():
+            if line.startswith('["c"'):
+                members = tuple(json.loads(line)[1])
+        return members
+
+    def signal(self, signum: int) -> None:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signum)
+
+    def finish(self, timeout: float = 30.0) -> None:
+        self.proc.wait(timeout=timeout)
+        assert self.proc.stdout is not None
+        self.proc.stdout.close()
+
+
+def run_audit(
+    cluster: Cluster,
+    log_dir: Path,
+    *,
+    cycles: int,
+    rate: float = 100.0,
+    settle: float = 2.0,
+    timeout: float = 60.0,
+) -> AuditReport:
+    """Run the cycle of faults ``cycles`` times on a three-node ``cluster`` with a member per
+    node sending ``rate`` messages per second, then audit the members' logs. ``settle``
+    seconds of traffic follow each fault and each repair."""
+    everyone = [1, 2, 3]
+    count = 0
+    members: list[_Member] = []
+    faults: Counter[str] = Counter()
+
+    def start(nodeid: int) -> _Member:
+        nonlocal count
+        count += 1
+        member = _Member(cluster.node(nodeid), log_dir / f"member{count}-node{nodeid}.log", rate)
+        members.append(member)
+        return member
+
+    def live() -> list[_Member]:
+        return [m for m in members if m.proc.poll() is None]
+
+    def wait_views(groups: Sequence[Sequence[int]]) -> None:
+        def agreed() -> bool:
+            running = live()
+            for group in groups:
+                inside = [m for m in running if m.node.nodeid in group]
+                names = {m.view() for m in inside}
+                if len(names) != 1 or len(next(iter(names)) or ()) != len(inside):
+                    return False
+            return True
+
+        cluster.wait_for(agreed, timeout=timeout, what=f"audit members' views {groups}")
+
+    for nodeid in everyone:
+        start(nodeid)
+    wait_views([everyone])
+    for cycle in range(cycles):
+        victim = everyone[cycle % 3]
+        others = [i for i in everyone if i != victim]
+        cluster.kill(victim)
+        faults["node kills"] += 1
+        for i in others:
+            cluster.wait_members(i, others, timeout=timeout)
+        time.sleep(settle)  # traffic in the smaller configuration
+        cluster.restart(victim, timeout=timeout)
+        start(victim)
+        wait_views([everyone])
+        time.sleep(settle)
+        loner = everyone[(cycle + 1) % 3]
+        rest = [i for i in everyone if i != loner]
+        cluster.partition([loner], rest)
+        faults["partitions"] += 1
+        wait_views([[loner], rest])
+        time.sleep(settle)  # both sides send on their own
+        cluster.heal()
+        wait_views([everyone])
+        time.sleep(settle)
+    for m in live():
+        m.signal(signal.SIGUSR1)  # stop sending, go on receiving
+    time.sleep(settle)
+    for m in live():
+        m.signal(signal.SIGTERM)
+    for m in members:
+        m.finish(timeout=timeout)
+    logs = [MemberLog.parse(m.log_path.read_text().splitlines(keepends=True)) for m in members]
+    return audit(logs, faults)
