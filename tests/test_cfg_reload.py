@@ -8,6 +8,10 @@ follows the token's), a key it cannot change at run time (``totem.cluster_name``
 value, a file it cannot parse changes nothing, and a node added to the nodelist is let in:
 knet links to it come up, votequorum counts its vote (expected votes 4, quorum 3).
 
+The files are edited through the ``corosync.conf`` model (:mod:`corosync.config`), as the
+harness writes them, and the file ``Cluster.add_node`` wrote (with ``Config.add_node``) parses
+back with the new node in it.
+
 The module's tests share one cluster and run in order: the last one adds the fourth node.
 """
 
@@ -22,6 +26,7 @@ import pytest
 from cfg_helpers import DEADLINE, log_marks, wait_logged
 from link_views import knet_view
 
+import corosync.config
 from corosync import CFG, CMAP
 from corosync.testing import Cluster, ClusterError, Node
 from corosync.testing._resources import shm_entries
@@ -65,17 +70,21 @@ def write(node: Node, text: str) -> None:
         f.write(text)
 
 
+def edited(text: str, key: str, value: str | int) -> str:
+    """``text`` with CMAP key ``key`` set to ``value``, through the model."""
+    config = corosync.config.parse(text)
+    config.set(key, value)
+    return config.text()
+
+
 def set_token(text: str, token_ms: int) -> str:
-    edited, count = re.subn(r"(?m)^    token: \d+$", f"    token: {token_ms}", text)
-    assert count == 1, text
-    return edited
+    return edited(text, "totem.token", token_ms)
 
 
 def add_token_warning(text: str) -> str:
     """An edit: ``totem.token_warning: 60`` (corosync's default is 75 percent)."""
-    edited, count = re.subn(r"(?m)^(    token: \d+\n)", r"\1    token_warning: 60\n", text)
-    assert count == 1, text
-    return edited
+    assert corosync.config.parse(text).get("totem.token_warning") is None
+    return edited(text, "totem.token_warning", 60)
 
 
 def without_generation(text: str) -> str:
@@ -103,14 +112,14 @@ def test_reload_config_makes_an_edited_token_live_on_every_node(cluster: Cluster
     # reconfigure() writes the harness's own configuration (token 1000) and waits for it.
     cluster.reconfigure()
     for node in cluster.nodes:
-        assert "token: 1000" in read(node)
+        assert corosync.config.parse(read(node)).totem.token == 1000
         assert cmap_value(node, "runtime.config.totem.token") == 1000
         assert cmap_value(node, "runtime.config.totem.consensus") == 1200
 
 
 def test_a_key_corosync_cannot_change_at_run_time_keeps_its_value(cluster: Cluster) -> None:
     for node in cluster.nodes:
-        text = read(node).replace(f"cluster_name: {cluster.name}", "cluster_name: renamed")
+        text = edited(read(node), "totem.cluster_name", "renamed")
         write(node, set_token(text, 1300))
     with cluster.node(1).connect(CFG) as cfg:
         cfg.reload_config()
@@ -134,7 +143,8 @@ def test_reconfigure_applies_token_ms_and_an_edit_on_every_node_and_keeps_the_ed
     assert cluster.token_ms == 1300
     # reconfigure() returned once every node had read its new file: no polling needed.
     for node in cluster.nodes:
-        assert "token: 1300\n    token_warning: 60\n" in read(node)
+        totem = corosync.config.parse(read(node)).totem
+        assert (totem.token, totem.options["token_warning"]) == (1300, "60")
         assert cmap_value(node, "runtime.config.totem.token") == 1300
         assert cmap_value(node, "runtime.config.totem.token_warning") == 60
         assert node.members() == frozenset(NODES)
@@ -215,6 +225,24 @@ def test_add_node_lets_a_fourth_node_join_the_running_cluster(cluster: Cluster) 
     # The new node runs with the others' configuration (and the edits made so far).
     config = read(cluster.node(1)).replace(cluster.node(1).workdir, four.workdir)
     assert read(four) == config
+    # Every node's file, written through the model's add_node, parses back with node 4, laid
+    # out as the others, and corosync's rules find nothing wrong with it.
+    for node in cluster.nodes:
+        written = corosync.config.load(node.conf_path)
+        assert [n.nodeid for n in written.nodelist] == [1, 2, 3, 4]
+        assert written.node(4) == written.nodelist[3]
+        assert (written.node(4).name, written.node(4).addresses) == ("node4", {0: four.address})
+        assert [p for p in written.validate() if p.severity == "error"] == []
+        assert written.text() == read(node)
+        [listed] = written.root.sections("nodelist")
+        three, four_section = listed.sections("node")[2:]
+        like_three = (
+            three.render()
+            .replace(cluster.node(3).address, four.address)
+            .replace("nodeid: 3", "nodeid: 4")
+            .replace("name: node3", "name: node4")
+        )
+        assert four_section.render() == like_three, "node 4 is laid out as node 3 is"
     for node in cluster.nodes:
         assert cmap_value(node, "runtime.config.totem.token") == cluster.token_ms
 

@@ -1,6 +1,8 @@
 """Rendering ``corosync.conf`` for one node of a test cluster.
 
-Key names follow corosync.conf(5) of corosync 3.1. Notes on the choices:
+The file is built with the ``corosync.conf`` model (:mod:`corosync.config`), key by key and
+node by node (:meth:`Config.add_node <corosync.config.Config.add_node>`), so every value goes
+through its checks. Key names follow corosync.conf(5) of corosync 3.1. Notes on the choices:
 
 * ``token`` is the failure-detection time. ``token_coefficient: 0`` keeps it exactly
   ``token_ms`` whatever the number of nodes (corosync otherwise adds 650 ms per node beyond
@@ -21,7 +23,7 @@ Key names follow corosync.conf(5) of corosync 3.1. Notes on the choices:
 * Logging goes to one file per node only (``to_stderr``/``to_syslog: no``), and
   ``system.state_dir`` moves the state files and blackbox out of /var/lib/corosync.
 * After a reload (``Cluster.reconfigure``, ``Cluster.add_node``) the file ends with a
-  ``corosync_testing { config_generation: N }`` section (:func:`generation_section`):
+  ``corosync_testing { config_generation: N }`` section (:func:`with_generation`):
   corosync keeps the keys of sections it does not know in CMAP, so each node shows which
   version of the file it last read.
 """
@@ -31,11 +33,13 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from .options import QdeviceOptions, QuorumOptions, quorum_lines
+from corosync.config import Config, ConfigError
 
-__all__ = ["GENERATION_KEY", "NodeEntry", "generation_section", "render"]
+from .options import QdeviceOptions, QuorumOptions, quorum_settings
 
-#: The CMAP key that holds the number written by :func:`generation_section`.
+__all__ = ["GENERATION_KEY", "NodeEntry", "generation_section", "render", "with_generation"]
+
+#: The CMAP key that holds the number written by :func:`with_generation`.
 GENERATION_KEY = "corosync_testing.config_generation"
 
 
@@ -53,14 +57,6 @@ class NodeEntry:
     def addresses(self) -> tuple[str, ...]:
         """``ring0_addr``, ``ring1_addr``, ...: the address on each link, by link number."""
         return (self.address, *self.more_addresses)
-
-
-def _value(key: str, value: str) -> str:
-    # corosync.conf values end at the newline; a newline or brace inside one would change
-    # the structure of the file, so refuse such values instead of producing a wrong config.
-    if any(c in value for c in "\n\r{}"):
-        raise ValueError(f"invalid character in corosync.conf value for {key}: {value!r}")
-    return value
 
 
 def render(
@@ -81,70 +77,73 @@ def render(
     directory; corosync finds its own entry by matching ``ring0_addr`` with a local address.
     ``votes`` gives ``quorum_votes`` to the nodes it names (the others keep corosync's
     default of 1); ``quorum`` and ``qdevice`` fill the ``quorum`` section. Their values are
-    checked by the dataclasses, their combination by :func:`options.check_settings`.
+    checked by the dataclasses, their combination by :func:`options.check_settings`; a value
+    no ``corosync.conf`` line can hold raises ValueError.
     """
     if not nodes:
         raise ValueError("a cluster needs at least one node")
     if token_ms <= 0:
         raise ValueError(f"token_ms must be positive, got {token_ms}")
-    lines = [
-        "totem {",
-        "    version: 2",
-        f"    cluster_name: {_value('cluster_name', cluster_name)}",
-        f"    transport: {_value('transport', transport)}",
-        f"    token: {int(token_ms)}",
-        "    token_coefficient: 0",
-        "    crypto_cipher: none",
-        "    crypto_hash: none",
-        "}",
-        "",
-        "nodelist {",
-    ]
+    config = Config()
+    for key, value in (
+        ("version", 2),
+        ("cluster_name", cluster_name),
+        ("transport", transport),
+        ("token", int(token_ms)),
+        ("token_coefficient", 0),
+        ("crypto_cipher", "none"),
+        ("crypto_hash", "none"),
+    ):
+        config.set(f"totem.{key}", value)
     for node in nodes:
-        lines += [
-            "    node {",
-            f"        nodeid: {int(node.nodeid)}",
-            f"        name: {_value('name', node.name)}",
-        ]
-        for link, address in enumerate(node.addresses):
-            lines.append(f"        ring{link}_addr: {_value(f'ring{link}_addr', address)}")
-        if votes is not None and node.nodeid in votes:
-            lines.append(f"        quorum_votes: {int(votes[node.nodeid])}")
-        lines.append("    }")
-    lines += [
-        "}",
-        "",
-        "quorum {",
-        "    provider: corosync_votequorum",
-        *quorum_lines(quorum, qdevice),
-        "}",
-        "",
-        "logging {",
-        "    to_logfile: yes",
-        f"    logfile: {_value('logfile', log_path)}",
-        "    to_stderr: no",
-        "    to_syslog: no",
-        "    timestamp: on",
-        "    fileline: off",
-        "    debug: off",
-        "}",
-        "",
-        "system {",
-        f"    state_dir: {_value('state_dir', state_dir)}",
-        "}",
-        "",
-    ]
-    return "\n".join(lines)
+        config.add_node(
+            int(node.nodeid),
+            node.name,
+            node.addresses,
+            quorum_votes=None if votes is None else votes.get(node.nodeid),
+        )
+    config.set("quorum.provider", "corosync_votequorum")
+    for key, value in quorum_settings(quorum, qdevice):
+        config.set(f"quorum.{key}", value)
+    for key, value in (
+        ("to_logfile", "yes"),
+        ("logfile", log_path),
+        ("to_stderr", "no"),
+        ("to_syslog", "no"),
+        ("timestamp", "on"),
+        ("fileline", "off"),
+        ("debug", "off"),
+    ):
+        config.set(f"logging.{key}", value)
+    config.set("system.state_dir", state_dir)
+    return config.text()
 
 
-def generation_section(generation: int) -> str:
-    """A ``corosync_testing`` section numbering a version of the file, to append to it.
+def with_generation(text: str, generation: int) -> str:
+    """``text`` with a ``corosync_testing`` section numbering this version of the file, at
+    its end (or its number changed, when it has one).
 
     coroparse stores the keys of a section it does not know in CMAP as strings, and a reload
     copies every key of the new file into CMAP: once a node has read the file,
     ``corosync_testing.config_generation`` (:data:`GENERATION_KEY`) is ``str(generation)``
-    there. Nothing in corosync reads the key.
+    there. Nothing in corosync reads the key. A text that corosync cannot parse (a test may
+    write one on purpose) gets the section appended as it is: corosync will refuse it
+    anyway.
     """
     if isinstance(generation, bool) or not isinstance(generation, int) or generation < 0:
         raise ValueError(f"generation must be an int >= 0, got {generation!r}")
-    return f"corosync_testing {{\n    config_generation: {generation}\n}}\n"
+    try:
+        config = Config(text)
+    except ConfigError:
+        return text + "\n" + generation_section(generation)
+    config.set(GENERATION_KEY, generation)
+    return config.text()
+
+
+def generation_section(generation: int) -> str:
+    """The ``corosync_testing`` section alone, as :func:`with_generation` writes it."""
+    if isinstance(generation, bool) or not isinstance(generation, int) or generation < 0:
+        raise ValueError(f"generation must be an int >= 0, got {generation!r}")
+    config = Config()
+    config.set(GENERATION_KEY, generation)
+    return config.text()

@@ -1,9 +1,10 @@
 """Votequorum settings of a test cluster: :class:`QuorumOptions` and :class:`QdeviceOptions`.
 
-They become the ``quorum { ... }`` section of ``corosync.conf`` (and, with per-node votes,
-``nodelist.node.quorum_votes``), with the key names and meanings of votequorum(5) and
-corosync-qdevice(8) of corosync 3.1. Every option left at its default is left out of the
-file, so that corosync applies its own default, exactly as in a hand-written config.
+They become the ``quorum { ... }`` section of ``corosync.conf`` (:func:`quorum_settings`; and,
+with per-node votes, ``nodelist.node.quorum_votes``), with the key names and meanings of
+votequorum(5) and corosync-qdevice(8) of corosync 3.1. Every option left at its default is
+left out of the file, so that corosync applies its own default, exactly as in a hand-written
+config.
 
 Besides rendering, this module checks a combination before any daemon starts, raising
 ``ValueError`` where corosync would refuse to start or would silently switch a requested
@@ -25,7 +26,7 @@ __all__ = [
     "check_settings",
     "expect_quorate",
     "qdevice_votes",
-    "quorum_lines",
+    "quorum_settings",
 ]
 
 #: Largest value corosync reads into its 32-bit votequorum settings.
@@ -270,38 +271,40 @@ def qdevice_votes(votes: Mapping[int, int], qdevice: QdeviceOptions | None) -> i
     return len(votes) - 1 if qdevice.votes is None else qdevice.votes
 
 
-def quorum_lines(quorum: QuorumOptions | None, qdevice: QdeviceOptions | None) -> list[str]:
-    """The body of the ``quorum`` section (without the provider line), indented by 4."""
-    lines: list[str] = []
+def quorum_settings(
+    quorum: QuorumOptions | None, qdevice: QdeviceOptions | None
+) -> list[tuple[str, str | int]]:
+    """The keys of the ``quorum`` section (below ``quorum.``, without ``provider``) and their
+    values, in the order they are written; options left at their default are left out."""
+    settings: list[tuple[str, str | int]] = []
     q = quorum or QuorumOptions()
     if q.expected_votes is not None:
-        lines.append(f"expected_votes: {q.expected_votes}")
+        settings.append(("expected_votes", q.expected_votes))
     for name in ("two_node", "wait_for_all", "last_man_standing"):
         value = getattr(q, name)
         if value is not None and (value or name == "wait_for_all"):
-            lines.append(f"{name}: {int(value)}")
+            settings.append((name, int(value)))
     if q.last_man_standing_window_ms is not None:
-        lines.append(f"last_man_standing_window: {q.last_man_standing_window_ms}")
+        settings.append(("last_man_standing_window", q.last_man_standing_window_ms))
     if q.auto_tie_breaker:
-        lines.append("auto_tie_breaker: 1")
+        settings.append(("auto_tie_breaker", 1))
     if isinstance(q.auto_tie_breaker_node, tuple):
-        lines.append("auto_tie_breaker_node: " + " ".join(map(str, q.auto_tie_breaker_node)))
-    elif q.auto_tie_breaker_node is not None:
-        lines.append(f"auto_tie_breaker_node: {q.auto_tie_breaker_node}")
+        settings.append(("auto_tie_breaker_node", " ".join(map(str, q.auto_tie_breaker_node))))
+    elif isinstance(q.auto_tie_breaker_node, str):
+        settings.append(("auto_tie_breaker_node", q.auto_tie_breaker_node))
     for name in ("allow_downscale", "expected_votes_tracking"):
         if getattr(q, name):
-            lines.append(f"{name}: 1")
+            settings.append((name, 1))
     if qdevice is not None:
-        lines += ["device {", f"    model: {qdevice.model}"]
+        settings.append(("device.model", qdevice.model))
         for key, value in (
             ("votes", qdevice.votes),
             ("timeout", qdevice.timeout_ms),
             ("sync_timeout", qdevice.sync_timeout_ms),
         ):
             if value is not None:
-                lines.append(f"    {key}: {value}")
-        lines.append("}")
-    return [f"    {line}" for line in lines]
+                settings.append((f"device.{key}", value))
+    return settings
 
 
 def expect_quorate(

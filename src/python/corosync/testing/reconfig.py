@@ -3,8 +3,11 @@
 node's ``corosync.conf`` and has corosync reload it.
 
 The harness keeps a model of the configuration (the nodes and their addresses, votes, quorum
-options, ``token_ms``) and renders each node's file from it (:func:`.config.render`), then
-applies the edits given to :meth:`Reconfiguration.reconfigure`, in order. A reload is
+options, ``token_ms``) and renders each node's file from it through the ``corosync.conf``
+model (:func:`.config.render`: :class:`corosync.config.Config`, every node put in with
+``Config.add_node``, the one :meth:`Reconfiguration.add_node` adds too), then applies the
+edits given to :meth:`Reconfiguration.reconfigure`, in order, and numbers the result
+(:func:`.config.with_generation`). A reload is
 ``corosync_cfg_reload_config`` (the binding's :meth:`corosync.CFG.reload_config`) called on
 one node: corosync sends it through totem, and every node of that node's membership
 rereads its own file (exec/cfg.c, ``message_handler_req_exec_cfg_reload_config``). Which
@@ -208,7 +211,7 @@ class Reconfiguration(Waits):
                     raise TypeError(f"edit {edit!r} returned {type(text).__name__}, not str")
             if generation:
                 # Last, so that no edit can drop it: reconfigure() waits for it.
-                text += "\n" + config.generation_section(generation)
+                text = config.with_generation(text, generation)
             texts[node] = text
         return texts
 
