@@ -6,6 +6,8 @@
 
 #include <pybind11/native_enum.h>
 
+#include <unistd.h>
+
 #include <cstring>
 #include <string>
 #include <system_error>
@@ -19,17 +21,29 @@ bool ends_with(const std::string& text, const char* suffix) {
   return text.size() >= n && text.compare(text.size() - n, n, suffix) == 0;
 }
 
-// CS_ERR_LIBRARY from a service's *_initialize says only that the IPC connection failed.
+// Whether `e` comes from opening a connection (sam_register opens one to CMAP).
+bool from_connecting(const Error& e) {
+  return ends_with(e.function(), "_initialize") || ends_with(e.function(), "_initialize_map") ||
+         e.function() == "sam_register";
+}
+
+// What failing to connect means, which the codes alone do not say: CS_ERR_LIBRARY only
+// that the IPC connection failed; CS_ERR_ACCESS that corosync refused this process's user.
 std::string message_of(const Error& e) {
   std::string message = e.what();
-  // sam_register connects to CMAP under the CMAP policy flag.
-  if (e.code() == CS_ERR_LIBRARY &&
-      (ends_with(e.function(), "_initialize") || ends_with(e.function(), "_initialize_map") ||
-       e.function() == "sam_register"))
+  if (!from_connecting(e)) return message;
+  if (e.code() == CS_ERR_LIBRARY)
     message += ": corosync is not reachable from this process: the daemon is not running, "
-               "runs in another network namespace (its IPC sockets are per namespace), or "
-               "refused this user (uidgid in corosync.conf). Check with corosync-cfgtool -s "
-               "or corosync-quorumtool -s run the same way.";
+               "or runs in another network namespace (its IPC sockets are per namespace). "
+               "Check with corosync-cfgtool -s or corosync-quorumtool -s run the same way.";
+  if (e.code() == CS_ERR_ACCESS)
+    message += ": corosync admits root and the users and groups its configuration names, "
+               "and this process runs as uid " + std::to_string(getuid()) + ", gid " +
+               std::to_string(getgid()) +
+               ". Grant access with uidgid { uid: USER } or uidgid { gid: GROUP } in "
+               "corosync.conf or a file in /etc/corosync/uidgid.d/ (then corosync-cfgtool "
+               "-R), or at run time with corosync-cmapctl -s uidgid.uid.<uid> u8 1 (or "
+               "uidgid.gid.<gid>).";
   return message;
 }
 
