@@ -1,6 +1,6 @@
 """corosync.Quorum against real one-node clusters: the quorum type and state, what trackstart
 reports (CURRENT, CHANGES, CHANGES_ONLY) and what trackstop ends, callbacks' exceptions, a
-closed handle, bad flags, and the daemon killed under an open handle.
+closed handle and bad flags. (The daemon killed under an open handle: test_daemon_loss.py.)
 
 A one-node cluster's quorum changes only through a quorum device: TestTracking's cluster has
 one (``QdeviceOptions(votes=1)``: 2 votes expected, so the node is quorate only while the
@@ -278,60 +278,3 @@ class TestTracking:
                 QuorumNotify(False, ring, [1]),
                 QuorumNotify(False, ring, [1]),
             ]
-
-
-# --- the daemon killed under an open handle (a cluster of its own) -------------------------
-
-
-@pytest.fixture(scope="module")
-def lost_cluster() -> Iterator[Cluster]:
-    with Cluster(1) as cluster:
-        yield cluster
-
-
-@pytest.fixture
-def lost_node(lost_cluster: Cluster) -> Iterator[Node]:
-    """The node of a one-node cluster of this module's own, running again after the test."""
-    node = lost_cluster.node(1)
-    yield node
-    if not node.alive:
-        lost_cluster.restart(1)
-
-
-@pytest.fixture
-def open_lost(lost_node: Node) -> Iterator[OpenQuorum]:
-    yield from opener(lost_node)
-
-
-CALLS: dict[str, Callable[[Quorum], object]] = {
-    "quorate": lambda quorum: quorum.quorate,
-    "trackstart": lambda quorum: quorum.trackstart(CHANGES),
-    "trackstop": lambda quorum: quorum.trackstop(),
-    "dispatch": lambda quorum: quorum.dispatch(),
-}
-FUNCTIONS = {
-    "quorate": "quorum_getquorate",
-    "trackstart": "quorum_trackstart",
-    "trackstop": "quorum_trackstop",
-    "dispatch": "quorum_dispatch",
-}
-
-
-@pytest.mark.parametrize("first", list(CALLS))
-def test_the_daemon_killed_under_an_open_handle_raises_library_error(
-    lost_node: Node, open_lost: OpenQuorum, first: str
-) -> None:
-    quorum, recorder = tracked(open_lost, CHANGES)
-    pump([quorum], lambda: len(recorder.events) >= 2)
-    lost_node.cluster.kill(1)
-    assert select.select([quorum], [], [], 10)[0], "the fd did not wake up"
-    with pytest.raises(corosync.LibraryError) as info:
-        CALLS[first](quorum)
-    assert isinstance(info.value, ConnectionError)
-    assert (info.value.code, info.value.function) == (CsError.LIBRARY, FUNCTIONS[first])
-    for call in CALLS.values():  # every call after it, dispatch too
-        with pytest.raises(corosync.LibraryError):
-            call(quorum)
-    quorum.close()
-    with pytest.raises(corosync.ClosedError):
-        CALLS[first](quorum)

@@ -1,7 +1,8 @@
 """corosync.Votequorum against real one- and two-node clusters: info() against
 corosync-quorumtool, what corosync refuses of set_expected, set_votes and info (and with which
 code), what the binding refuses before calling corosync, the callbacks' exact contents and
-exceptions, a closed handle, and the daemon killed under an open handle.
+exceptions and a closed handle. (The daemon killed under an open handle:
+test_daemon_loss.py.)
 
 corosync 3.1's answers (votequorum.c, checked here): info() of a node it does not know is
 CS_ERR_NOT_EXIST, set_votes() of one CS_ERR_NAME_NOT_FOUND; set_expected(n) is
@@ -330,38 +331,3 @@ class TestAnotherNode:
             assert one.info() == two.info(1)
             with pytest.raises(corosync.NotExistError):
                 one.info(3)  # not in the cluster
-
-
-# --- the daemon killed under an open handle -----------------------------------------------
-
-
-LOST: dict[str, Callable[[Votequorum], object]] = {
-    "info": lambda vq: vq.info(),
-    "set_expected": lambda vq: vq.set_expected(1),
-    "set_votes": lambda vq: vq.set_votes(1, 1),
-    "trackstop": lambda vq: vq.trackstop(),
-    "qdevice_register": lambda vq: vq.qdevice_register("d"),
-    "dispatch": lambda vq: vq.dispatch(),
-}
-
-
-@pytest.mark.parametrize("first", list(LOST))
-def test_the_daemon_killed_under_an_open_handle_raises_library_error(
-    fresh: Node, open_vq: OpenVotequorum, first: str
-) -> None:
-    recorder = VotequorumRecorder()
-    vq = recorder.attach(open_vq())
-    vq.trackstart(TrackFlags.CHANGES)
-    pump([vq], lambda: len(recorder.events) >= 2)  # nothing left queued
-    fresh.cluster.kill(1)
-    assert select.select([vq], [], [], 10)[0], "the fd did not wake up"
-    with pytest.raises(corosync.LibraryError) as info:
-        LOST[first](vq)
-    assert isinstance(info.value, ConnectionError) and info.value.code == CsError.LIBRARY
-    assert info.value.function.startswith("votequorum_")
-    for call in LOST.values():
-        with pytest.raises(corosync.LibraryError):
-            call(vq)
-    vq.close()
-    with pytest.raises(corosync.ClosedError):
-        LOST[first](vq)

@@ -367,8 +367,10 @@ cmap_track_handle_t Cmap::track_add(std::string_view key, int32_t track_type,
 }
 
 void Cmap::track_delete(cmap_track_handle_t track) {
-  check_open("cmap_track_delete");
+  // The handle's mutex first: a close() between the check and the lookup would have
+  // emptied the table, and the track would look unknown instead of the handle closed.
   std::lock_guard<std::recursive_mutex> lock(state().mutex);
+  check_open("cmap_track_delete");
   auto it = tracks_.find(track);
   if (it == tracks_.end())
     throw Error(CS_ERR_NOT_EXIST, "cmap_track_delete", "this handle has no such track");

@@ -418,8 +418,11 @@ class MessageParts {
 
 void Cpg::send(CpgConnection& c, cpg_guarantee_t guarantee, const iovec* iov, unsigned count,
                uint64_t total, const RetryPolicy& retry) {
-  if (!groups_->reserve(c, total, retry.timeout(), [this] { return !closed(); })) {
+  if (!groups_->reserve(c, total, retry.timeout(),
+                        [&] { return !closed() && !c.peer_gone(); })) {
     check_open("cpg_mcast_joined");
+    // No message of this handle will come back to open the window.
+    if (c.peer_gone()) throw Error(CS_ERR_LIBRARY, "cpg_mcast_joined");
     throw Error(CS_ERR_TRY_AGAIN, "cpg_mcast_joined",
                 "the send window is full: this handle's messages are not being delivered "
                 "back to it; dispatch to let them arrive");

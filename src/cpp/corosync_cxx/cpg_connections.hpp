@@ -82,20 +82,27 @@ struct CpgGroups {
   bool window_full() const;
   // Counts a message of `bytes` about to be sent on `c`, waiting while the window is full
   // for up to `timeout`; false if it stayed full or `open` turned false. The clock is read
-  // only when it must wait.
+  // only when it must wait. `open` is asked again at least every kOpenCheck: it may turn
+  // false with nothing to notify the wait (a lost daemon delivers nothing).
   template <class Open>
   bool reserve(CpgConnection& c, uint64_t bytes, std::chrono::duration<double> timeout,
                Open&& open) {
     std::unique_lock<std::mutex> lock(mutex);
     if (!fits(bytes)) {
-      auto deadline = std::chrono::steady_clock::now() +
-                      std::chrono::duration_cast<std::chrono::steady_clock::duration>(timeout);
-      auto ready = [&] { return !open() || fits(bytes); };
-      if (!window_opened.wait_until(lock, deadline, ready) || !open()) return false;
+      using Clock = std::chrono::steady_clock;
+      auto deadline = Clock::now() + std::chrono::duration_cast<Clock::duration>(timeout);
+      for (;;) {
+        if (!open()) return false;
+        if (fits(bytes)) break;
+        auto now = Clock::now();
+        if (now >= deadline) return false;
+        window_opened.wait_until(lock, std::min<Clock::time_point>(deadline, now + kOpenCheck));
+      }
     }
     add_unconfirmed(c, 1, bytes);
     return true;
   }
+  static constexpr std::chrono::milliseconds kOpenCheck{100};
   // A message of `bytes` on `c` is no longer outstanding: it came back to this process,
   // or its send failed.
   void release(CpgConnection& c, uint64_t bytes);

@@ -87,6 +87,16 @@ HandleState::~HandleState() {
   ::close(wake_fd);
 }
 
+bool Connection::peer_gone() const noexcept {
+  if (fd < 0) return false;
+  pollfd p{fd, POLLRDHUP, 0};
+  int n;
+  do {
+    n = ::poll(&p, 1, 0);
+  } while (n < 0 && errno == EINTR);
+  return n > 0 && (p.revents & (POLLHUP | POLLERR | POLLRDHUP)) != 0;
+}
+
 bool HandleState::forked() const noexcept {
   return fork_generation.load(std::memory_order_relaxed) != generation;
 }

@@ -69,6 +69,10 @@ struct Connection {
   virtual ~Connection() = default;
   // Finalizes the connection unless that was done already (the call mutex is taken).
   void finalize(const ServiceOps& ops) noexcept;
+  // Whether the daemon's end of the connection is gone (its socket hung up). libqb answers
+  // TRY_AGAIN for a full request ring without looking at the socket, so a call that keeps
+  // being refused would not notice a daemon that died meanwhile.
+  bool peer_gone() const noexcept;
 
   HandleState* state = nullptr;
   uint64_t handle = 0;
@@ -229,7 +233,9 @@ class Handle {
     return retry.run([&] {
       std::lock_guard<std::mutex> lock(connection.call_mutex);
       if (connection.finalized) return CS_ERR_BAD_HANDLE;
-      return c(connection.handle);
+      cs_error_t rc = c(connection.handle);
+      if (rc == CS_ERR_TRY_AGAIN && connection.peer_gone()) return CS_ERR_LIBRARY;
+      return rc;
     });
   }
   [[noreturn]] void fail(cs_error_t rc, const char* function) const;

@@ -134,6 +134,8 @@ class Pump:
         self._waiters: set[asyncio.Future[None]] = set()
         self._reading = False
         self.finished = False
+        # The LibraryError that finished the pump: the daemon is gone.
+        self.lost: ConnectionError | None = None
         # Undoes what the service installed on the handle for this pump (its callbacks).
         self.uninstall: Callable[[], None] | None = None
 
@@ -205,6 +207,7 @@ class Pump:
         except ClosedError:
             self._finish(_End())
         except ConnectionError as e:  # LibraryError: the daemon is gone
+            self.lost = e
             self._finish(_Raise(e, final=True))
         except Exception as e:  # a user callback's; the events behind it stay queued
             self.publish(_Raise(e, final=False))

@@ -70,6 +70,14 @@ def _is_int(value: object) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
+def _is_iterable(value: object) -> bool:
+    try:
+        iter(value)  # type: ignore[call-overload]
+    except TypeError:
+        return False
+    return True
+
+
 # What each annotation pybind11 writes accepts, enough to find the offending argument.
 _ACCEPTS: list[tuple[str, Callable[[object], bool]]] = [
     ("None", lambda v: v is None),
@@ -82,6 +90,7 @@ _ACCEPTS: list[tuple[str, Callable[[object], bool]]] = [
     ("int", _is_int),
     ("float", lambda v: isinstance(v, int | float)),
     ("collections.abc.Callable", callable),
+    ("collections.abc.Iterable", _is_iterable),
     ("typing_extensions.Buffer", _is_buffer),
     ("collections.abc.Buffer", _is_buffer),
 ]
@@ -108,7 +117,7 @@ def _accepts(annotation: str, value: object) -> bool | None:
 def _describe(annotation: str) -> str:
     names = [a.rsplit(".", 1)[-1] for a in _alternatives(annotation)]
     plain = {"SupportsFloat": "float", "SupportsInt": "int", "SupportsIndex": "int"}
-    plain |= {"Callable": "callable", "Buffer": "a bytes-like object"}
+    plain |= {"Callable": "callable", "Buffer": "a bytes-like object", "Iterable": "an iterable"}
     return " or ".join(dict.fromkeys(plain.get(n, n) for n in names))
 
 

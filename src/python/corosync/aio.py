@@ -229,7 +229,8 @@ async def mcast(
     While corosync answers TRY_AGAIN, or the handle's send window is full, it waits on the
     loop (dispatching the handle, which brings this process's own messages back and so frees
     the window) and tries again, up to the handle's ``retry_timeout``; then it raises
-    :class:`~corosync.TryAgainError`. Events dispatched meanwhile run the handle's callbacks
+    :class:`~corosync.TryAgainError`. A daemon lost meanwhile raises
+    :class:`~corosync.LibraryError` at once. Events dispatched meanwhile run the handle's callbacks
     and reach its streams, as if a stream had read them.
     """
     loop = asyncio.get_running_loop()
@@ -245,7 +246,12 @@ async def mcast(
                 raise
         # A full window opens when the pump dispatches; corosync's own refusal shows on no
         # fd, so the wait is also cut short by a backoff (1 ms doubling to 100 ms).
-        await pump_of(cpg).progress(min(delay, remaining))
+        pump = pump_of(cpg)
+        await pump.progress(min(delay, remaining))
+        if pump.lost is not None:
+            # The window never opens on a lost connection, and a refused send does not
+            # notice the loss: the dispatch did.
+            raise pump.lost
         delay = min(delay * 2, 0.1)
 
 
