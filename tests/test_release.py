@@ -198,11 +198,13 @@ def test_the_changelog_starts_with_this_version() -> None:
     assert len(versions) == len(set(versions))
 
 
-def test_the_readme_lists_the_packages_bootstrap_installs() -> None:
-    """tools/check_sdist.sh installs the README's packages on a fresh machine; bootstrap.sh
-    installs its own list: they are one list, written twice."""
-    readme = (ROOT / "README.md").read_text()
-    command = re.search(r"^apt-get install ((?:.*\\\n)*.*)$", readme, re.MULTILINE)
+@pytest.mark.parametrize("page", ["README.md", "docs/quickstart.md"])
+def test_the_install_instructions_list_the_packages_bootstrap_installs(page: str) -> None:
+    """tools/check_sdist.sh installs the README's packages on a fresh machine, and the quick
+    start tells the same; bootstrap.sh installs its own list: they are one list, written
+    three times."""
+    text = (ROOT / page).read_text()
+    command = re.search(r"^apt-get install ((?:.*\\\n)*.*)$", text, re.MULTILINE)
     assert command is not None
     bootstrap = (ROOT / "tools" / "bootstrap.sh").read_text()
     array = re.search(r"^packages=\(\n(.*?)\n\)", bootstrap, re.MULTILINE | re.DOTALL)

@@ -2,8 +2,9 @@
 # Sets up a Debian 12 machine for corosync-python, then runs the demo or the whole test suite.
 #
 #   tools/bootstrap.sh demo   # apt packages, build and install into .venv, run examples/demo.py
-#   tools/bootstrap.sh test   # the same, then the tests against real corosync daemons and the
-#                             # type checks (stubs, stubtest, mypy --strict, ruff)
+#   tools/bootstrap.sh test   # the same, then the type checks (stubs, stubtest, mypy --strict,
+#                             # ruff), the documentation build and the tests against real
+#                             # corosync daemons
 #
 # Needs root: apt-get, and the test clusters live in network namespaces. Idempotent: a second
 # run installs nothing new and rebuilds the package.
@@ -54,6 +55,8 @@ case "$what" in
   test)
     echo "==> type checks"
     bash tools/check_types.sh
+    echo "==> documentation (warnings are errors)"
+    bash tools/build_docs.sh
     echo "==> pytest against real corosync daemons"
     mkdir -p build
     # pytest's "prepend" import mode puts tests/ (not the repo) on sys.path, so the tests

@@ -38,7 +38,7 @@ existing() {
     done
 }
 MYPY_PATHS=$(existing src/python/corosync tests examples bench)
-RUFF_PATHS=$(existing src/python tests examples bench tools)
+RUFF_PATHS=$(existing src/python tests examples bench tools docs)
 
 failed=""
 run() {

@@ -15,13 +15,11 @@ BINARY values are ``bytes``.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import NamedTuple
+from typing import Final, NamedTuple
 
+from corosync import _corosync
 from corosync._corosync import (
     CMAP,
-    CMAP_KEYNAME_MAXLEN,
-    CMAP_KEYNAME_MINLEN,
-    CMAP_MAX_VALUE_SIZE,
     CmapMap,
     ItemIterator,
     KeyIterator,
@@ -44,6 +42,14 @@ __all__ = [
     "TypedValue",
     "ValueType",
 ]
+
+#: The shortest key name, in bytes (``CMAP_KEYNAME_MINLEN``, ``cmap.h``).
+CMAP_KEYNAME_MINLEN: Final = _corosync.CMAP_KEYNAME_MINLEN
+#: The longest key name, in bytes (``CMAP_KEYNAME_MAXLEN``, ``cmap.h``).
+CMAP_KEYNAME_MAXLEN: Final = _corosync.CMAP_KEYNAME_MAXLEN
+#: The largest value corosync stores, in bytes of ``BINARY`` or of ``STRING`` text
+#: (``CMAP_MAX_VALUE_SIZE``): a larger one raises :class:`~corosync.errors.TooBigError`.
+CMAP_MAX_VALUE_SIZE: Final = _corosync.CMAP_MAX_VALUE_SIZE
 
 
 class TypedValue(NamedTuple):

@@ -12,8 +12,10 @@ is reported as ``"x"``, and ``"x".encode()`` is ``b"x"``.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Final
 
-from corosync._corosync import CPG, CPG_MAX_NAME_LENGTH, Guarantee, Reason
+from corosync import _corosync
+from corosync._corosync import CPG, Guarantee, Reason
 from corosync.types import RingId
 
 __all__ = [
@@ -27,6 +29,9 @@ __all__ = [
     "Reason",
     "TotemConfChg",
 ]
+
+#: The longest group name corosync takes, in bytes (``CPG_MAX_NAME_LENGTH``, ``cpg.h``).
+CPG_MAX_NAME_LENGTH: Final = _corosync.CPG_MAX_NAME_LENGTH
 
 
 @dataclass(frozen=True, slots=True)

@@ -50,7 +50,7 @@ __all__ = [
 
 
 class CorosyncError(Exception):
-    """A corosync call failed.
+    """A corosync call failed: the base of every class here.
 
     ``code`` is the :class:`CsError` corosync returned and ``function`` the C call that
     returned it (e.g. ``"cpg_join"``).
@@ -77,7 +77,9 @@ def _as_cs_error(code: int | CsError) -> CsError:
 
 
 class LibraryError(CorosyncError, ConnectionError):
-    """CS_ERR_LIBRARY: the daemon is not running or the connection to it was lost."""
+    """CS_ERR_LIBRARY: no corosync is reachable from this process (not running, or in another
+    network namespace), or the connection to it was lost; a handle that saw it is good only for
+    ``close()``."""
 
 
 class VersionError(CorosyncError):
@@ -89,43 +91,55 @@ class InitError(CorosyncError):
 
 
 class TimeoutError(CorosyncError, builtins.TimeoutError):
-    """CS_ERR_TIMEOUT."""
+    """CS_ERR_TIMEOUT: corosync gave up waiting. Import it by name (``corosync.TimeoutError``):
+    a star import leaves it out, which would shadow the builtin."""
 
 
 class TryAgainError(CorosyncError):
-    """CS_ERR_TRY_AGAIN still returned when the handle's ``retry_timeout`` ran out."""
+    """CS_ERR_TRY_AGAIN still answered when the handle's ``retry_timeout`` ran out: corosync
+    syncing after a membership change, flow control, a CPG's full send window (at once with
+    ``retry_timeout=0``). After ``mcast_many``, ``sent`` says how many messages went."""
 
 
 class InvalidParamError(CorosyncError, ValueError):
-    """CS_ERR_INVALID_PARAM."""
+    """CS_ERR_INVALID_PARAM: an argument corosync refuses, checked before it is asked where the
+    binding can: a CMAP key name with a character corosync does not allow, a SAM interval,
+    policy or signal, a quorum device's name other than the registered one."""
 
 
 class NoMemoryError(CorosyncError, MemoryError):
-    """CS_ERR_NO_MEMORY."""
+    """CS_ERR_NO_MEMORY: corosync or its client library ran out of memory."""
 
 
 class BadHandleError(CorosyncError):
-    """CS_ERR_BAD_HANDLE."""
+    """CS_ERR_BAD_HANDLE: a SAM call in the wrong state (the message names the state); the
+    base of :class:`ClosedError`."""
 
 
 class BusyError(CorosyncError):
-    """CS_ERR_BUSY."""
+    """CS_ERR_BUSY: a CPG join of a group whose leave was not dispatched yet; a CFG shutdown
+    request that a tracking client refused."""
 
 
 class AccessError(CorosyncError, PermissionError):
-    """CS_ERR_ACCESS: corosync refused the connection or the operation."""
+    """CS_ERR_ACCESS: corosync refused this process's user (the message names its uid and gid
+    and how ``uidgid`` grants access), a write to a read-only CMAP key, or a write to the
+    statistics map other than to ``stats.clear.*``."""
 
 
 class NotExistError(CorosyncError, KeyError):
-    """CS_ERR_NOT_EXIST, e.g. a CMAP key that is not there."""
+    """CS_ERR_NOT_EXIST: a CMAP key that is not there, a CPG message to a group the handle has
+    not joined, a call for a quorum device that is not registered, ``Votequorum.trackstop()``
+    without tracking."""
 
 
 class NameTooLongError(CorosyncError, ValueError):
-    """CS_ERR_NAME_TOO_LONG, e.g. a CPG group name over 128 bytes."""
+    """CS_ERR_NAME_TOO_LONG: a CPG group name over 128 bytes, a CMAP key name over 255."""
 
 
 class ExistError(CorosyncError):
-    """CS_ERR_EXIST, e.g. joining a CPG group this handle already joined."""
+    """CS_ERR_EXIST: joining a CPG group that this handle, or another handle of this process,
+    joined; registering a quorum device while another is registered."""
 
 
 class NoSpaceError(CorosyncError):
@@ -145,7 +159,7 @@ class NoResourcesError(CorosyncError):
 
 
 class NotSupportedError(CorosyncError):
-    """CS_ERR_NOT_SUPPORTED."""
+    """CS_ERR_NOT_SUPPORTED: a write to a ``stats.clear.*`` key that corosync does not know."""
 
 
 class BadOperationError(CorosyncError):
@@ -157,7 +171,7 @@ class FailedOperationError(CorosyncError):
 
 
 class MessageError(CorosyncError):
-    """CS_ERR_MESSAGE_ERROR."""
+    """CS_ERR_MESSAGE_ERROR: a quorum device's poll with another ring id than the current one."""
 
 
 class QueueFullError(CorosyncError):
@@ -173,11 +187,13 @@ class BadFlagsError(CorosyncError):
 
 
 class TooBigError(CorosyncError, ValueError):
-    """CS_ERR_TOO_BIG: a message or value larger than corosync carries."""
+    """CS_ERR_TOO_BIG: a CMAP value over 16 KiB, a CPG message of 4 GiB or more, refused
+    before anything is sent."""
 
 
 class NoSectionsError(CorosyncError):
-    """CS_ERR_NO_SECTIONS: an iteration has nothing more."""
+    """CS_ERR_NO_SECTIONS: a corosync iteration has nothing more; the binding's iterators end
+    there instead of raising it."""
 
 
 class ContextNotFoundError(CorosyncError):
@@ -193,7 +209,8 @@ class SecurityError(CorosyncError):
 
 
 class ClosedError(BadHandleError, ValueError):
-    """A method was called on a handle after ``close()`` (code ``BAD_HANDLE``)."""
+    """A method was called on a handle after ``close()``, or in a forked child on its
+    parent's handle (code ``BAD_HANDLE``)."""
 
 
 _BY_CODE: dict[CsError, type[CorosyncError]] = {

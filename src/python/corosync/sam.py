@@ -62,8 +62,8 @@ What this binding adds and decides:
 
 from __future__ import annotations
 
+from corosync import _corosync
 from corosync._corosync import RecoveryPolicy
-from corosync._corosync import SamState as State
 from corosync._corosync import sam_data_restore as data_restore
 from corosync._corosync import sam_data_size as data_size
 from corosync._corosync import sam_data_store as data_store
@@ -95,3 +95,7 @@ __all__ = [
     "state",
     "stop",
 ]
+
+#: Where this process is in SAM's life cycle, as :func:`state` tells (the compiled module's
+#: ``SamState``).
+State = _corosync.SamState

@@ -4,10 +4,10 @@ votequorum service, ``votequorum.h``)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Final
 
+from corosync import _corosync
 from corosync._corosync import (
-    VOTEQUORUM_QDEVICE_MAX_NAME_LEN,
-    VOTEQUORUM_QDEVICE_NODEID,
     InfoFlag,
     NodeState,
     TrackFlags,
@@ -28,6 +28,11 @@ __all__ = [
     "VotequorumNodelist",
     "VotequorumNotify",
 ]
+
+#: The longest quorum device name, in bytes (``VOTEQUORUM_QDEVICE_MAX_NAME_LEN``).
+VOTEQUORUM_QDEVICE_MAX_NAME_LEN: Final = _corosync.VOTEQUORUM_QDEVICE_MAX_NAME_LEN
+#: The node id under which votequorum lists the quorum device (``VOTEQUORUM_QDEVICE_NODEID``).
+VOTEQUORUM_QDEVICE_NODEID: Final = _corosync.VOTEQUORUM_QDEVICE_NODEID
 
 
 @dataclass(frozen=True, slots=True)

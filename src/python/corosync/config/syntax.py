@@ -22,7 +22,7 @@ accepts, and reports what it refuses with corosync's words and line number. Its 
 
 The tree keeps every byte: each physical line is one :class:`Entry`, :class:`Trivia`
 (comment or blank), section header or section closer, holding its text verbatim, so
-:func:`render` gives back the parsed text unchanged, and an edit changes only the lines it
+:meth:`Section.render` gives back the parsed text unchanged, and an edit changes only the lines it
 touches.
 """
 

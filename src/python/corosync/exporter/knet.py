@@ -26,6 +26,7 @@ class KnetField:
     scale: float = 1.0
 
 
+#: The fields the exporter serves, each as the metric it names, in the order it serves them.
 KNET_FIELDS: tuple[KnetField, ...] = (
     KnetField(
         "latency_ave",
