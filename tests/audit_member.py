@@ -40,8 +40,10 @@ def ident(nodeid: int, pid: int) -> str:
 class Member:
     def __init__(self, log: IO[str]) -> None:
         self.log = log
-        # The ring at the join comes first, so that every delivery has a known ring.
-        self.cpg = CPG(retry_timeout=0, deliver_initial_totem_conf=True)
+        # The ring at the join comes first, so that every delivery has a known ring. The join
+        # waits out corosync's TRY_AGAIN (a node that just restarted on a lossy network may
+        # still be synchronizing); sends do not (see run()).
+        self.cpg = CPG(retry_timeout=60.0, deliver_initial_totem_conf=True)
         self.me = ident(*self.cpg.local_address)
         self.joined = False
         self.cpg.on_deliver = self.deliver
@@ -102,7 +104,7 @@ def run(log_path: str, rate: float) -> int:
                     member.dispatch(0.2)
                 elif now >= next_send:
                     try:
-                        member.cpg.mcast(str(seq + 1).encode())
+                        member.cpg.mcast(str(seq + 1).encode(), retry_timeout=0)
                         seq += 1
                         member.write("s", seq)
                     except TryAgainError:

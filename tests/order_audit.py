@@ -38,7 +38,7 @@ import subprocess
 import sys
 import time
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -288,6 +288,7 @@ class _Member:
         assert self.proc.stdout is not None
         line = self.proc.stdout.readline()  # "joined", or nothing if it failed
         if line != b"joined\n":
+            self.close()
             raise AssertionError(f"audit member on node {node.nodeid} did not join: {line!r}")
 
     def view(self) -> tuple[str, ...] | None:
@@ -307,6 +308,12 @@ class _Member:
         assert self.proc.stdout is not None
         self.proc.stdout.close()
 
+    def close(self) -> None:
+        """Kill the program if it still runs (an audit that failed half-way) and reap it."""
+        if self.proc.poll() is None:
+            self.proc.kill()
+        self.finish()
+
 
 def run_audit(
     cluster: Cluster,
@@ -320,7 +327,6 @@ def run_audit(
     """Run the cycle of faults ``cycles`` times on a three-node ``cluster`` with a member per
     node sending ``rate`` messages per second, then audit the members' logs. ``settle``
     seconds of traffic follow each fault and each repair."""
-    everyone = [1, 2, 3]
     count = 0
     members: list[_Member] = []
     faults: Counter[str] = Counter()
@@ -347,6 +353,33 @@ def run_audit(
 
         cluster.wait_for(agreed, timeout=timeout, what=f"audit members' views {groups}")
 
+    try:
+        _run_cycles(cluster, cycles, settle, timeout, start, live, wait_views, faults)
+        for m in live():
+            m.signal(signal.SIGUSR1)  # stop sending, go on receiving
+        time.sleep(settle)
+        for m in live():
+            m.signal(signal.SIGTERM)
+        for m in members:
+            m.finish(timeout=timeout)
+    finally:
+        for m in members:
+            m.close()
+    logs = [MemberLog.parse(m.log_path.read_text().splitlines(keepends=True)) for m in members]
+    return audit(logs, faults)
+
+
+def _run_cycles(
+    cluster: Cluster,
+    cycles: int,
+    settle: float,
+    timeout: float,
+    start: Callable[[int], _Member],
+    live: Callable[[], list[_Member]],
+    wait_views: Callable[[Sequence[Sequence[int]]], None],
+    faults: Counter[str],
+) -> None:
+    everyone = [1, 2, 3]
     for nodeid in everyone:
         start(nodeid)
     wait_views([everyone])
@@ -371,12 +404,3 @@ def run_audit(
         cluster.heal()
         wait_views([everyone])
         time.sleep(settle)
-    for m in live():
-        m.signal(signal.SIGUSR1)  # stop sending, go on receiving
-    time.sleep(settle)
-    for m in live():
-        m.signal(signal.SIGTERM)
-    for m in members:
-        m.finish(timeout=timeout)
-    logs = [MemberLog.parse(m.log_path.read_text().splitlines(keepends=True)) for m in members]
-    return audit(logs, faults)
