@@ -9,6 +9,7 @@ import logging
 from corosync.cli.command import Subcommands
 from corosync.cli.errors import EXIT_OK, CliError
 from corosync.cli.output import Output
+from corosync.cli.stream import positive_seconds
 from corosync.exporter import READ_TIMEOUT  # (it imports nothing: no prometheus_client)
 
 __all__ = ["DEFAULT_ADDRESS", "add_commands"]
@@ -42,7 +43,7 @@ def add_commands(commands: Subcommands, common: argparse.ArgumentParser) -> None
     )
     parser.add_argument(
         "--timeout",
-        type=_seconds,
+        type=positive_seconds,
         default=READ_TIMEOUT,
         metavar="S",
         help=f"seconds a scrape waits for corosync to answer, else it reports "
@@ -86,13 +87,3 @@ def _port(text: str) -> int:
     if not 0 < port < 65536:
         raise argparse.ArgumentTypeError(f"expected a TCP port number (1-65535), got {text!r}")
     return port
-
-
-def _seconds(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        value = 0.0
-    if not 0 < value < float("inf"):
-        raise argparse.ArgumentTypeError(f"expected a positive number of seconds, got {text!r}")
-    return value

@@ -16,7 +16,7 @@ from typing import Protocol
 
 from corosync import DispatchFlags
 
-__all__ = ["Dispatchable", "Stream", "add_stream_arguments"]
+__all__ = ["Dispatchable", "Stream", "add_stream_arguments", "positive_seconds"]
 
 _STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
@@ -99,7 +99,9 @@ def add_stream_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--count", type=_positive_int, metavar="N", help="stop after N items (see above)"
     )
-    parser.add_argument("--timeout", type=_positive_float, metavar="S", help="stop after S seconds")
+    parser.add_argument(
+        "--timeout", type=positive_seconds, metavar="S", help="stop after S seconds"
+    )
 
 
 def _positive_int(text: str) -> int:
@@ -112,7 +114,8 @@ def _positive_int(text: str) -> int:
     return value
 
 
-def _positive_float(text: str) -> float:
+def positive_seconds(text: str) -> float:
+    """argparse type: a positive, finite number of seconds."""
     try:
         value = float(text)
     except ValueError:
