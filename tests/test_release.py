@@ -54,6 +54,7 @@ CLUTTER_DIRS = {
     ".mypy_cache",
     ".pytest_cache",
     ".ruff_cache",
+    ".hypothesis",
     ".git",
 }
 CLUTTER_SUFFIXES = {".so", ".pyc", ".o", ".a"}
