@@ -14,68 +14,156 @@ event to a log file, one JSON array per line:
 SIGUSR1 stops the sending; the member goes on dispatching (and logging) until SIGTERM, so
 that the messages sent before the stop can reach every member.
 
-Usage: ``audit_member.py LOG RATE`` (RATE messages per second). Prints ``joined`` once its
-own join confchg was dispatched.
+Usage: ``audit_member.py LOG RATE [--libcpg]`` (RATE messages per second). Prints ``joined``
+once its own join confchg was dispatched. With ``--libcpg`` the member calls libcpg directly
+(tests/libcpg_client.py) instead of the binding: the audit's reference member.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import select
 import signal
 import sys
 import time
-from typing import IO, Any
+from typing import IO, Any, Protocol
+
+from libcpg_client import CpgLost, LibcpgClient
 
 from corosync import CPG, DispatchFlags, LibraryError, RingId, TryAgainError
 from corosync.cpg import Address
 
 GROUP = "order-audit"
+#: How long a join waits out corosync's TRY_AGAIN (a node that just restarted on a lossy
+#: network may still be synchronizing); sends do not wait (see run()).
+JOIN_TIMEOUT = 60.0
+
+
+class Lost(Exception):
+    """The member's daemon went away (its node was killed)."""
 
 
 def ident(nodeid: int, pid: int) -> str:
     return f"{nodeid}/{pid}"
 
 
-class Member:
-    def __init__(self, log: IO[str]) -> None:
-        self.log = log
-        # The ring at the join comes first, so that every delivery has a known ring. The join
-        # waits out corosync's TRY_AGAIN (a node that just restarted on a lossy network may
-        # still be synchronizing); sends do not (see run()).
-        self.cpg = CPG(retry_timeout=60.0, deliver_initial_totem_conf=True)
-        self.me = ident(*self.cpg.local_address)
+class Log:
+    """The member's log file, and whether its own join has been seen."""
+
+    def __init__(self, file: IO[str]) -> None:
+        self.file = file
+        self.me = ""
         self.joined = False
+
+    def write(self, *event: Any) -> None:
+        self.file.write(json.dumps(event) + "\n")
+
+    def deliver(self, nodeid: int, pid: int, message: bytes) -> None:
+        self.write("d", ident(nodeid, pid), int(message))
+
+    def confchg(self, members: list[tuple[int, int]]) -> None:
+        names = sorted(ident(nodeid, pid) for nodeid, pid in members)
+        self.write("c", names)
+        self.joined = self.joined or self.me in names
+
+    def totem_confchg(self, ring: tuple[int, int], nodes: list[int]) -> None:
+        self.write("t", list(ring), sorted(nodes))
+
+
+class Client(Protocol):
+    """What the member needs of a CPG client: the ring at the join comes first, so that
+    every delivery has a known ring (DELIVER_INITIAL_TOTEM_CONF)."""
+
+    me: str
+    fd: int
+
+    def join(self) -> None: ...
+    def mcast(self, message: bytes) -> bool: ...  # False: TRY_AGAIN, the next tick tries again
+    def dispatch(self) -> None: ...  # raises Lost
+    def close(self) -> None: ...
+
+
+class BindingClient:
+    def __init__(self, log: Log) -> None:
+        self.cpg = CPG(retry_timeout=JOIN_TIMEOUT, deliver_initial_totem_conf=True)
+        self.me = ident(*self.cpg.local_address)
+        self.fd = self.cpg.fileno()
+        self.log = log
         self.cpg.on_deliver = self.deliver
         self.cpg.on_confchg = self.confchg
         self.cpg.on_totem_confchg = self.totem_confchg
 
-    def write(self, *event: Any) -> None:
-        self.log.write(json.dumps(event) + "\n")
-
     def deliver(self, group: str | bytes, nodeid: int, pid: int, message: bytes) -> None:
-        self.write("d", ident(nodeid, pid), int(message))
+        self.log.deliver(nodeid, pid, message)
 
     def confchg(
-        self,
-        group: str | bytes,
-        members: list[Address],
-        left: list[Address],
-        joined: list[Address],
+        self, group: str | bytes, members: list[Address], left: list[Address], joined: list[Address]
     ) -> None:
-        names = sorted(ident(a.nodeid, a.pid) for a in members)
-        self.write("c", names)
-        self.joined = self.joined or self.me in names
+        self.log.confchg([(a.nodeid, a.pid) for a in members])
 
     def totem_confchg(self, ring_id: RingId, members: list[int]) -> None:
-        self.write("t", [ring_id.nodeid, ring_id.seq], sorted(members))
+        self.log.totem_confchg((ring_id.nodeid, ring_id.seq), members)
 
-    def dispatch(self, timeout: float) -> None:
-        if select.select([self.cpg.fileno()], [], [], max(0.0, timeout))[0]:
+    def join(self) -> None:
+        try:
+            self.cpg.join(GROUP)
+        except LibraryError as e:
+            raise Lost(str(e)) from e
+
+    def mcast(self, message: bytes) -> bool:
+        try:
+            self.cpg.mcast(message, retry_timeout=0)
+        except TryAgainError:
+            return False
+        except LibraryError as e:
+            raise Lost(str(e)) from e
+        return True
+
+    def dispatch(self) -> None:
+        try:
             self.cpg.dispatch(DispatchFlags.ALL)
+        except LibraryError as e:
+            raise Lost(str(e)) from e
+
+    def close(self) -> None:
+        self.cpg.close()
 
 
-def run(log_path: str, rate: float) -> int:
+class ReferenceClient:
+    def __init__(self, log: Log) -> None:
+        self.client = LibcpgClient(log.deliver, log.confchg, log.totem_confchg)
+        self.me = ident(self.client.nodeid, os.getpid())
+        self.fd = self.client.fd
+
+    def join(self) -> None:
+        self._lost(lambda: self.client.join(GROUP, JOIN_TIMEOUT))
+
+    def mcast(self, message: bytes) -> bool:
+        sent: list[bool] = []
+        self._lost(lambda: sent.append(self.client.mcast(message)))
+        return sent[0]
+
+    def dispatch(self) -> None:
+        self._lost(self.client.dispatch)
+
+    def close(self) -> None:
+        self.client.close()
+
+    @staticmethod
+    def _lost(call: Any) -> None:
+        try:
+            call()
+        except CpgLost as e:
+            raise Lost(str(e)) from e
+
+
+def wait_and_dispatch(client: Client, timeout: float) -> None:
+    if select.select([client.fd], [], [], max(0.0, timeout))[0]:
+        client.dispatch()
+
+
+def run(log_path: str, rate: float, libcpg: bool) -> int:
     sending, ending = True, False
 
     def stop_sending(signum: int, frame: object) -> None:
@@ -88,39 +176,41 @@ def run(log_path: str, rate: float) -> int:
 
     signal.signal(signal.SIGUSR1, stop_sending)
     signal.signal(signal.SIGTERM, end)
-    with open(log_path, "w", buffering=1) as log:
-        member = Member(log)
-        member.write("me", member.me)
+    with open(log_path, "w", buffering=1) as file:
+        log = Log(file)
+        client: Client = ReferenceClient(log) if libcpg else BindingClient(log)
+        log.me = client.me
+        log.write("me", client.me)
         try:
-            member.cpg.join(GROUP)
-            while not member.joined:
-                member.dispatch(1.0)
+            client.join()
+            while not log.joined:
+                wait_and_dispatch(client, 1.0)
             print("joined", flush=True)
             seq, period = 0, 1.0 / rate
             next_send = time.monotonic()
             while not ending:
                 now = time.monotonic()
                 if not sending:
-                    member.dispatch(0.2)
+                    wait_and_dispatch(client, 0.2)
                 elif now >= next_send:
-                    try:
-                        member.cpg.mcast(str(seq + 1).encode(), retry_timeout=0)
+                    if client.mcast(str(seq + 1).encode()):
                         seq += 1
-                        member.write("s", seq)
-                    except TryAgainError:
-                        pass  # flow control or a membership change: the next tick tries again
+                        log.write("s", seq)
                     next_send = max(next_send + period, now - period)
                 if sending:
-                    member.dispatch(next_send - time.monotonic())
-            member.write("end")
-        except LibraryError as e:
-            member.write("lost", str(e))
+                    wait_and_dispatch(client, next_send - time.monotonic())
+            log.write("end")
+        except Lost as e:
+            log.write("lost", str(e))
         finally:
-            member.cpg.close()
+            client.close()
     return 0
 
 
 if __name__ == "__main__":
-    if len(sys.argv) != 3:
-        sys.exit("usage: audit_member.py LOG RATE")
-    sys.exit(run(sys.argv[1], float(sys.argv[2])))
+    args = sys.argv[1:]
+    libcpg = "--libcpg" in args
+    args = [a for a in args if a != "--libcpg"]
+    if len(args) != 2:
+        sys.exit("usage: audit_member.py LOG RATE [--libcpg]")
+    sys.exit(run(args[0], float(args[1]), libcpg))

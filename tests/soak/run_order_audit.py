@@ -3,7 +3,7 @@ degraded network, then the audit's figures. Not part of the test suite (pytest c
 test_*.py); the suite runs the same audit for two cycles (tests/test_order_audit.py).
 
     .venv/bin/python tests/soak/run_order_audit.py --cycles 20
-    .venv/bin/python tests/soak/run_order_audit.py --cycles 10 --loss 0.05 --delay 0.02
+    .venv/bin/python tests/soak/run_order_audit.py --cycles 10 --loss 0.05 --delay 0.02 --twins
 
 Exits 1 if the audit found a mismatch (each is printed), 0 otherwise.
 """
@@ -30,6 +30,9 @@ def main() -> int:
     parser.add_argument("--settle", type=float, default=2.0, help="seconds after each fault")
     parser.add_argument("--loss", type=float, default=0.0, help="loss on every node's link")
     parser.add_argument("--delay", type=float, default=0.0, help="delay (s) on every link")
+    parser.add_argument(
+        "--twins", action="store_true", help="a libcpg member beside each binding member"
+    )
     parser.add_argument("--keep-logs", action="store_true", help="keep the members' logs")
     args = parser.parse_args()
     start = time.monotonic()
@@ -38,7 +41,14 @@ def main() -> int:
         if args.loss or args.delay:
             for nodeid in (1, 2, 3):
                 cluster.degrade(nodeid, loss=args.loss, delay=args.delay)
-        report = run_audit(cluster, log_dir, cycles=args.cycles, rate=args.rate, settle=args.settle)
+        report = run_audit(
+            cluster,
+            log_dir,
+            cycles=args.cycles,
+            rate=args.rate,
+            settle=args.settle,
+            twins=args.twins,
+        )
         if args.keep_logs:
             print(f"logs in {log_dir}")
     for mismatch in report.mismatches:
