@@ -21,27 +21,35 @@ def payload(tag: int, size: int = LARGE) -> bytes:
     return bytes([tag]) * size
 
 
-def test_a_kept_large_message_is_never_overwritten(open_cpg: CpgFactory, group: str) -> None:
+#: Sizes from the smallest that the receive path reuses (beyond pymalloc) to beyond 1 MiB.
+REUSED_SIZES = [512, 1024, LARGE]
+
+
+@pytest.mark.parametrize("size", REUSED_SIZES)
+def test_a_kept_large_message_is_never_overwritten(
+    open_cpg: CpgFactory, group: str, size: int
+) -> None:
     cpg, recorder = joined(open_cpg, group)  # the recorder keeps every message
     for tag in range(4):
-        cpg.mcast(payload(tag))
+        cpg.mcast(payload(tag, size))
     pump([cpg], lambda: len(recorder.messages()) == 4)
-    assert recorder.messages() == [payload(tag) for tag in range(4)]
+    assert recorder.messages() == [payload(tag, size) for tag in range(4)]
 
 
+@pytest.mark.parametrize("size", REUSED_SIZES)
 def test_a_large_message_kept_through_a_view_is_never_overwritten(
-    open_cpg: CpgFactory, group: str
+    open_cpg: CpgFactory, group: str, size: int
 ) -> None:
     views: list[memoryview] = []
     cpg, _ = joined(open_cpg, group)
     cpg.on_deliver = lambda _g, _n, _p, message: views.append(memoryview(message)[:16])
     for tag in range(4):
-        cpg.mcast(payload(tag))
+        cpg.mcast(payload(tag, size))
     pump([cpg], lambda: len(views) == 4)
     assert [bytes(v) for v in views] == [payload(tag, 16) for tag in range(4)]
 
 
-@pytest.mark.parametrize("size", [LARGE, 1024 * 1024 + 1])
+@pytest.mark.parametrize("size", [*REUSED_SIZES, 1024 * 1024 + 1])
 def test_a_dropped_large_message_hashed_in_its_callback_leaves_no_stale_hash(
     open_cpg: CpgFactory, group: str, size: int
 ) -> None:

@@ -146,7 +146,8 @@ class PyCpg : public CpgListener {
       py::object fn = deliver;  // keep it alive even if the attribute is replaced meanwhile
       if (!fn || fn.is_none()) return;
       py::object bytes = messages_.take(message, size);
-      call_python(fn, group_object(group), py::int_(nodeid), py::int_(pid), bytes);
+      call_python(fn, group_object(group), int_object(nodeid, last_nodeid_),
+                  int_object(pid, last_pid_), bytes);
       messages_.give_back(std::move(bytes));
     });
   }
@@ -192,8 +193,23 @@ class PyCpg : public CpgListener {
     return last_group_object_;
   }
 
+  // The int of a node id or pid, made once per value rather than per message (a pid is
+  // beyond CPython's cache of small ints; ints are immutable, so one object serves all).
+  struct LastInt {
+    uint32_t value = 0;
+    py::object object;
+  };
+  static py::object int_object(uint32_t value, LastInt& last) {
+    if (!last.object || last.value != value) {
+      last.object = py::int_(value);
+      last.value = value;
+    }
+    return last.object;
+  }
+
   std::string last_group_;
   py::object last_group_object_;
+  LastInt last_nodeid_, last_pid_;
   MessageBytes messages_;
 };
 
