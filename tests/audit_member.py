@@ -27,6 +27,8 @@ import select
 import signal
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import IO, Any, Protocol
 
 from libcpg_client import CpgLost, LibcpgClient
@@ -42,6 +44,15 @@ JOIN_TIMEOUT = 60.0
 
 class Lost(Exception):
     """The member's daemon went away (its node was killed)."""
+
+
+@contextmanager
+def lost_on(error: type[Exception]) -> Iterator[None]:
+    """Turns ``error`` (what the client raises when its daemon is gone) into Lost."""
+    try:
+        yield
+    except error as e:
+        raise Lost(str(e)) from e
 
 
 def ident(nodeid: int, pid: int) -> str:
@@ -106,25 +117,20 @@ class BindingClient:
         self.log.totem_confchg((ring_id.nodeid, ring_id.seq), members)
 
     def join(self) -> None:
-        try:
+        with lost_on(LibraryError):
             self.cpg.join(GROUP)
-        except LibraryError as e:
-            raise Lost(str(e)) from e
 
     def mcast(self, message: bytes) -> bool:
-        try:
-            self.cpg.mcast(message, retry_timeout=0)
-        except TryAgainError:
-            return False
-        except LibraryError as e:
-            raise Lost(str(e)) from e
+        with lost_on(LibraryError):
+            try:
+                self.cpg.mcast(message, retry_timeout=0)
+            except TryAgainError:
+                return False
         return True
 
     def dispatch(self) -> None:
-        try:
+        with lost_on(LibraryError):
             self.cpg.dispatch(DispatchFlags.ALL)
-        except LibraryError as e:
-            raise Lost(str(e)) from e
 
     def close(self) -> None:
         self.cpg.close()
@@ -137,25 +143,19 @@ class ReferenceClient:
         self.fd = self.client.fd
 
     def join(self) -> None:
-        self._lost(lambda: self.client.join(GROUP, JOIN_TIMEOUT))
+        with lost_on(CpgLost):
+            self.client.join(GROUP, JOIN_TIMEOUT)
 
     def mcast(self, message: bytes) -> bool:
-        sent: list[bool] = []
-        self._lost(lambda: sent.append(self.client.mcast(message)))
-        return sent[0]
+        with lost_on(CpgLost):
+            return self.client.mcast(message)
 
     def dispatch(self) -> None:
-        self._lost(self.client.dispatch)
+        with lost_on(CpgLost):
+            self.client.dispatch()
 
     def close(self) -> None:
         self.client.close()
-
-    @staticmethod
-    def _lost(call: Any) -> None:
-        try:
-            call()
-        except CpgLost as e:
-            raise Lost(str(e)) from e
 
 
 def wait_and_dispatch(client: Client, timeout: float) -> None:
