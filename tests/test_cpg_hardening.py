@@ -4,6 +4,7 @@ that never dispatches, a handle inherited by a forked child, and errno failures.
 
 from __future__ import annotations
 
+import asyncio
 import ctypes
 import errno
 import gc
@@ -11,18 +12,20 @@ import os
 import select
 import signal
 import subprocess
+import sys
 import threading
 import time
 import weakref
+from collections.abc import Callable
 
 import pytest
 from conftest import CpgFactory
 from cpg_events import Recorder, joined, pump
 
 import corosync
-from corosync import DispatchFlags
+from corosync import DispatchFlags, aio
 from corosync.cpg import Address, Reason
-from corosync.testing import Node
+from corosync.testing import Node, python_env
 
 
 def own_leave(left: list[Address]) -> bool:
@@ -99,6 +102,67 @@ class TestDispatchOne:
             seen.append(len(recorder.events) - before)
         assert max(seen) == 1
         assert recorder.messages() == [b"x" * (3 << 20), b"small"]
+
+
+def churning_member(node: Node, group: str) -> subprocess.Popen[bytes]:
+    """A process that joins and leaves `group` over and over (a confchg every few ms) until
+    it is terminated; it prints a line once it has joined the first time."""
+    program = (
+        "import sys, time\n"
+        "import corosync\n"
+        "first = True\n"
+        "while True:\n"
+        "    with corosync.CPG() as cpg:\n"  # closing it leaves the group
+        "        cpg.join(sys.argv[1])\n"
+        "        if first:\n"
+        "            print('churning', flush=True)\n"
+        "            first = False\n"
+        "        time.sleep(0.003)\n"
+    )
+    churner = node.popen(
+        [sys.executable, "-c", program, group], stdout=subprocess.PIPE, env=python_env()
+    )
+    assert churner.stdout is not None and churner.stdout.readline() == b"churning\n"
+    return churner
+
+
+def send_blocking(cpg: corosync.CPG, messages: list[bytes]) -> None:
+    for message in messages:
+        cpg.mcast(message)
+        cpg.dispatch(DispatchFlags.ALL)
+
+
+def send_from_asyncio(cpg: corosync.CPG, messages: list[bytes]) -> None:
+    async def send() -> None:
+        for message in messages:
+            await aio.mcast(cpg, message)  # with retry_timeout=0 underneath
+
+    asyncio.run(send())
+
+
+class TestFragmentedSends:
+    @pytest.mark.parametrize("send", [send_blocking, send_from_asyncio])
+    def test_a_large_message_is_sent_whole_through_confchgs(
+        self,
+        open_cpg: CpgFactory,
+        group: str,
+        corosync_node: Node,
+        send: Callable[[corosync.CPG, list[bytes]], None],
+    ) -> None:
+        # corosync refuses the rest of a fragmented send (CS_ERR_INTERRUPT) when the group's
+        # membership changes during it; the message is sent again whole, and arrives once.
+        cpg, recorder = joined(open_cpg, group)
+        churner = churning_member(corosync_node, group)
+        big = [bytes([i]) * (3 << 20) for i in range(12)]
+        try:
+            send(cpg, big)
+            pump([cpg], lambda: len(recorder.messages()) == len(big), timeout=60)
+        finally:
+            churner.terminate()
+            churner.communicate()
+        assert recorder.messages() == big
+        # The membership did change while they were sent.
+        assert len(recorder.confchgs(group)) > 10
 
 
 def daemon_rss_kib(pid: int) -> int:

@@ -427,8 +427,18 @@ void Cpg::send(CpgConnection& c, cpg_guarantee_t guarantee, const iovec* iov, un
                 "the send window is full: this handle's messages are not being delivered "
                 "back to it; dispatch to let them arrive");
   }
-  cs_error_t rc =
-      run(c, retry, [&](uint64_t h) { return cpg_mcast_joined(h, guarantee, iov, count); });
+  // A confchg of the group during a fragmented send (a message above max_atomic_msgsize)
+  // makes corosync refuse the fragments after it with CS_ERR_INTERRUPT (exec/cpg.c,
+  // transition_counter): nothing was delivered (receivers drop the incomplete copy when
+  // the next first fragment comes), so the message is sent again whole, under the same
+  // retry policy as TRY_AGAIN; InterruptError only when that policy gives up.
+  bool interrupted = false;
+  cs_error_t rc = run(c, retry, [&](uint64_t h) {
+    cs_error_t sent = cpg_mcast_joined(h, guarantee, iov, count);
+    interrupted = sent == CS_ERR_INTERRUPT;
+    return interrupted ? CS_ERR_TRY_AGAIN : sent;
+  });
+  if (rc == CS_ERR_TRY_AGAIN && interrupted) rc = CS_ERR_INTERRUPT;
   if (rc != CS_OK) {
     groups_->release(c, total);
     fail(rc, "cpg_mcast_joined");

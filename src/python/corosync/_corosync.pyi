@@ -210,10 +210,11 @@ class CPG:
         Multicast one message, the concatenation of the given bytes-like objects, to a joined group
         (cpg_mcast_joined): `group`, which may be omitted when this handle joined exactly one. The
         buffers are not copied in Python. Messages above max_atomic_msgsize are fragmented by libcpg
-        and arrive whole. NotExistError when the group was not joined; TooBigError for 4 GiB or
-        more. retry_timeout, if given, replaces the handle's for this call: 0 raises TryAgainError
-        at once instead of waiting for the send window or for corosync (what an event loop wants;
-        corosync.aio.mcast waits without blocking).
+        and arrive whole; one that a membership change of the group interrupts is sent again whole
+        (InterruptError once retry_timeout runs out). NotExistError when the group was not joined;
+        TooBigError for 4 GiB or more. retry_timeout, if given, replaces the handle's for this call:
+        0 raises TryAgainError at once instead of waiting for the send window or for corosync (what
+        an event loop wants; corosync.aio.mcast waits without blocking).
         """
     def mcast_many(
         self,

@@ -48,7 +48,7 @@ from corosync._corosync import CFG, CMAP, CPG, InfoFlag, Quorum, Votequorum
 from corosync.cfg import ShutdownRequest
 from corosync.cmap import Change, TrackEvent, TypedValue
 from corosync.cpg import Address, ConfChg, Deliver, Guarantee, TotemConfChg
-from corosync.errors import TryAgainError
+from corosync.errors import InterruptError, TryAgainError
 from corosync.quorum import QuorumNodelist, QuorumNotify
 from corosync.votequorum import ExpectedVotes, VotequorumNodelist, VotequorumNotify
 
@@ -229,9 +229,11 @@ async def mcast(
     While corosync answers TRY_AGAIN, or the handle's send window is full, it waits on the
     loop (dispatching the handle, which brings this process's own messages back and so frees
     the window) and tries again, up to the handle's ``retry_timeout``; then it raises
-    :class:`~corosync.TryAgainError`. A daemon lost meanwhile raises
-    :class:`~corosync.LibraryError` at once. Events dispatched meanwhile run the handle's callbacks
-    and reach its streams, as if a stream had read them.
+    :class:`~corosync.TryAgainError`. A fragmented message that a membership change
+    interrupted is sent again whole the same way (then :class:`~corosync.InterruptError`).
+    A daemon lost meanwhile raises :class:`~corosync.LibraryError` at once. Events
+    dispatched meanwhile run the handle's callbacks and reach its streams, as if a stream
+    had read them.
     """
     loop = asyncio.get_running_loop()
     deadline = loop.time() + cpg.retry_timeout
@@ -240,7 +242,7 @@ async def mcast(
         try:
             cpg.mcast(*buffers, guarantee=guarantee, group=group, retry_timeout=0)
             return
-        except TryAgainError:
+        except (TryAgainError, InterruptError):
             remaining = deadline - loop.time()
             if remaining <= 0:
                 raise
