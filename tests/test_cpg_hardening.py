@@ -153,7 +153,9 @@ class TestFragmentedSends:
         # membership changes during it; the message is sent again whole, and arrives once.
         cpg, recorder = joined(open_cpg, group)
         churner = churning_member(corosync_node, group)
-        big = [bytes([i]) * (3 << 20) for i in range(12)]
+        # 8 x 3 MiB: under the 32 MiB send window, which a thread that sends without
+        # dispatching in between would fill (then TryAgainError, as documented).
+        big = [bytes([i]) * (3 << 20) for i in range(8)]
         try:
             send(cpg, big)
             pump([cpg], lambda: len(recorder.messages()) == len(big), timeout=60)
@@ -162,7 +164,7 @@ class TestFragmentedSends:
             churner.communicate()
         assert recorder.messages() == big
         # The membership did change while they were sent.
-        assert len(recorder.confchgs(group)) > 10
+        assert len(recorder.confchgs(group)) > 4
 
 
 def daemon_rss_kib(pid: int) -> int:
