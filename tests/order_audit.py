@@ -104,11 +104,14 @@ class MemberLog:
                 log = cls(me=event[1])
                 continue
             assert log is not None, "a member log must begin with its name"
-            # Not a ring that this log has reported already: libcpg may report the ring at
-            # the join (DELIVER_INITIAL_TOTEM_CONF) right after the same ring's change came
-            # to the connection not yet joined (the binding reports it once). Nor the first
-            # ring, the one at the join, which a twin that joined before did not get.
-            if kind in ("d", "c") or (kind == "t" and ring is not None and event[1] != list(ring)):
+            if kind == "t" and ring is not None and event[1] == list(ring):
+                # The same ring again: libcpg may report the ring at the join
+                # (DELIVER_INITIAL_TOTEM_CONF) right after the same ring's change came to the
+                # connection not yet joined (the binding reports it once).
+                continue
+            # A twin's events leave out the first ring, the one at the join, which a twin
+            # that joined before did not get.
+            if kind in ("d", "c") or (kind == "t" and ring is not None):
                 log.events.append(line.rstrip("\n"))
             if kind == "s":
                 log.sent.append(event[1])
@@ -126,8 +129,6 @@ class MemberLog:
                 log.epochs.append(((ring, members), []))
                 absent |= senders - set(members)
             elif kind == "t":
-                if ring is not None and event[1] == list(ring):
-                    continue  # the same ring again (see above)
                 ring, ring_nodes = (event[1][0], event[1][1]), set(event[2])
                 if log.epochs:  # before the join's confchg, a ring is only remembered
                     log.epochs.append(((ring, members), []))
