@@ -6,9 +6,14 @@
 #include <corosync_cxx/cfg.hpp>
 #include <corosync_cxx/cmap.hpp>
 #include <corosync_cxx/cpg.hpp>
+#include <corosync_cxx/cpg_connections.hpp>
 #include <corosync_cxx/quorum.hpp>
 #include <corosync_cxx/sam.hpp>
 #include <corosync_cxx/votequorum.hpp>
+
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <cstdio>
@@ -81,6 +86,44 @@ class Collect : public corosync::CpgListener {
   size_t joins = 0;
   bool throw_on_confchg = false;
 };
+
+// How CpgGroups picks the connection to dispatch, without a daemon: an eventfd that stays
+// readable stands in for a connection with a long queue of events.
+void cpg_dispatch_order() {
+  int epoll = epoll_create1(EPOLL_CLOEXEC);
+  corosync::CpgGroups groups({8192, 32u << 20}, epoll);
+  auto readable = [&](const std::shared_ptr<corosync::CpgConnection>& c) {
+    int fd = eventfd(1, EFD_CLOEXEC);
+    epoll_event event{};
+    event.events = EPOLLIN;
+    event.data.ptr = c.get();
+    epoll_ctl(epoll, EPOLL_CTL_ADD, fd, &event);
+    return fd;
+  };
+  auto busy = std::make_shared<corosync::CpgConnection>(&groups, false);
+  auto quiet = std::make_shared<corosync::CpgConnection>(&groups, false);
+  groups.add(busy);
+  groups.add(quiet);
+  int busy_fd = readable(busy);
+  // Each call is one event dispatched; `polled` says whether it asked epoll first.
+  auto next = [&](unsigned& polls) {
+    bool polled = false;
+    std::shared_ptr<corosync::CpgConnection> c = groups.next_to_dispatch(polled);
+    polls += polled;
+    if (c) groups.dispatched(c, true);
+    return c;
+  };
+  unsigned polls = 0;
+  bool only_busy = true;
+  for (int i = 0; i < 1000; ++i) only_busy = next(polls) == busy && only_busy;
+  expect(only_busy && polls <= 1000 / 63 + 2,
+         "cpg: a burst on one connection asks epoll once per 64 events, not per event");
+  int quiet_fd = readable(quiet);
+  int until_quiet = 1;
+  for (unsigned ignored = 0; next(ignored) != quiet && until_quiet <= 200;) ++until_quiet;
+  expect(until_quiet <= 66, "cpg: a burst gives way to another readable connection");
+  for (int fd : {busy_fd, quiet_fd, epoll}) close(fd);
+}
 
 void cpg_against_the_daemon() {
   Collect listener;
@@ -261,6 +304,7 @@ int main(int argc, char** argv) {
   retry_policy();
   errors();
   sam_checks();
+  cpg_dispatch_order();
   if (argc > 1 && std::string(argv[1]) == "--with-daemon") {
     cpg_against_the_daemon();
     cmap_against_the_daemon();

@@ -72,8 +72,9 @@ struct CpgGroups {
   // the pass polled once already: a readable fd with no event must not spin it). A
   // connection with a burst of events is dispatched again and again, up to kStayLimit in a
   // row, without asking epoll (corosync's own dispatch polls each connection once per
-  // event anyway); otherwise epoll_wait says which connections have events, so that idle
-  // ones (the control connection, mostly) are not polled one by one.
+  // event anyway); then epoll_wait is asked once, and the others it reports go before the
+  // burst's next run. Otherwise epoll_wait says which connections have events, so that
+  // idle ones (the control connection, mostly) are not polled one by one.
   std::shared_ptr<CpgConnection> next_to_dispatch(bool& polled);
   // What dispatching `c` gave: an event (it stays current) or none (it is left).
   void dispatched(const std::shared_ptr<CpgConnection>& c, bool had_event);
