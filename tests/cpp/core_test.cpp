@@ -144,6 +144,33 @@ void cpg_against_the_daemon() {
   expect(listener.messages.size() == 2 && listener.messages[1] == big,
          "cpg: a 3 MiB message arrives whole");
 
+  // try_mcast_joined sends what cannot wait and refuses, sending nothing, what could.
+  {
+    Collect own;
+    corosync::CpgOptions one_message;
+    one_message.send_window_messages = 1;
+    corosync::Cpg narrow(&own, one_message);
+    narrow.join(corosync::CpgName("cxx-core-test-try"));
+    corosync::ConstBuffer first[] = {{"first", 5}}, second[] = {{"second", 6}};
+    std::string large(corosync::Cpg::kNeverWaitLargest + 1, 'l');
+    corosync::ConstBuffer too_large[] = {{large.data(), large.size()}};
+    bool sent = narrow.try_mcast_joined(nullptr, CPG_TYPE_AGREED, first, 1);
+    bool window_full = !narrow.try_mcast_joined(nullptr, CPG_TYPE_AGREED, second, 1);
+    bool large_refused = !narrow.try_mcast_joined(nullptr, CPG_TYPE_AGREED, too_large, 1);
+    auto until = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+    while (own.messages.size() < 1 && std::chrono::steady_clock::now() < until)
+      narrow.dispatch(corosync::DispatchFlags::One);
+    expect(sent && own.messages == std::vector<std::string>{"first"},
+           "cpg: try_mcast_joined sends a small message at once");
+    expect(window_full && large_refused,
+           "cpg: try_mcast_joined refuses a full window and a large message");
+    bool sent_after = narrow.try_mcast_joined(nullptr, CPG_TYPE_AGREED, second, 1);
+    while (own.messages.size() < 2 && std::chrono::steady_clock::now() < until)
+      narrow.dispatch(corosync::DispatchFlags::One);
+    expect(sent_after && own.messages == std::vector<std::string>{"first", "second"},
+           "cpg: try_mcast_joined sends once the window has room, what it refused never went");
+  }
+
   // A listener's exception comes out of dispatch, not through corosync's C code.
   Collect throwing;
   throwing.throw_on_confchg = true;

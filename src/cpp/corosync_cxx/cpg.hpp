@@ -107,6 +107,17 @@ class Cpg : public ServiceHandle {
   // the retry timeout: the handle's, or `retry` when given (a zero one never waits).
   void mcast_joined(const CpgName* group, cpg_guarantee_t guarantee, const ConstBuffer* buffers,
                     size_t count, const RetryPolicy* retry = nullptr);
+  // mcast_joined for a caller that must never wait (a language binding holding its
+  // interpreter's lock, which a thread running a callback may be waiting for): sends the
+  // message and returns true, or sends nothing and returns false where mcast_joined could
+  // wait: the send window full, corosync answering CS_ERR_TRY_AGAIN, another thread in a
+  // call on the connection, or a message above kNeverWaitLargest (a long copy; above
+  // max_atomic_msgsize, libcpg waits for the daemon to answer each fragment). The caller
+  // then sends with mcast_joined, free to wait. Errors throw as from mcast_joined.
+  bool try_mcast_joined(const CpgName* group, cpg_guarantee_t guarantee,
+                        const ConstBuffer* buffers, size_t count);
+  // Below the smallest max_atomic_msgsize of any corosync build (64 KiB - 1024: lib/util.h).
+  static constexpr uint64_t kNeverWaitLargest = 16 << 10;
   // Like mcast_joined for each of `messages` in turn, each its own message. `sent` grows by
   // one per message that went, so that after an exception it tells how many did.
   void mcast_joined_each(const CpgName* group, cpg_guarantee_t guarantee,

@@ -112,6 +112,13 @@ bool CpgGroups::any_joined() const {
   return false;
 }
 
+bool CpgGroups::try_reserve(CpgConnection& c, uint64_t bytes) {
+  std::lock_guard<std::mutex> lock(mutex);
+  if (!fits(bytes)) return false;
+  add_unconfirmed(c, 1, bytes);
+  return true;
+}
+
 void CpgGroups::release(CpgConnection& c, uint64_t bytes) {
   std::lock_guard<std::mutex> lock(mutex);
   sub_unconfirmed(c, 1, bytes);

@@ -104,6 +104,8 @@ struct CpgGroups {
     return true;
   }
   static constexpr std::chrono::milliseconds kOpenCheck{100};
+  // reserve() that never waits: false, with nothing counted, while `bytes` do not fit.
+  bool try_reserve(CpgConnection& c, uint64_t bytes);
   // A message of `bytes` on `c` is no longer outstanding: it came back to this process,
   // or its send failed.
   void release(CpgConnection& c, uint64_t bytes);

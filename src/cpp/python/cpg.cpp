@@ -215,6 +215,16 @@ class PyCpg : public CpgListener {
 
 Handle& handle_of(PyCpg& self) { return self.cpg; }
 
+// Cpg::mcast_joined, called with the GIL held: a send that cannot wait goes without letting
+// go of the GIL, as handing it to another thread and taking it back costs more than the
+// send; one that could wait (a full send window, corosync's TRY_AGAIN, a large message) lets
+// it go, so that other threads run meanwhile, among them the one dispatching.
+void mcast_joined(Cpg& cpg, const CpgName* group, cpg_guarantee_t guarantee,
+                  const ConstBuffer* buffers, size_t count, const RetryPolicy* retry = nullptr) {
+  if (cpg.try_mcast_joined(group, guarantee, buffers, count)) return;
+  without_gil([&] { cpg.mcast_joined(group, guarantee, buffers, count, retry); });
+}
+
 // cpg.mcast(buffer), the call made once per message, without pybind11's dispatcher
 // (fast_calls.hpp); any other call goes on to it.
 PyTypeObject* cpg_type = nullptr;
@@ -227,9 +237,7 @@ PyObject* fast_mcast(PyObject* fn, PyObject* const* args, Py_ssize_t nargsf,
       HeldBuffer held;
       if (held.hold(args[1])) {
         ConstBuffer part = held.part();
-        return none_or_error([&] {
-          without_gil([&] { self->cpg.mcast_joined(nullptr, CPG_TYPE_AGREED, &part, 1); });
-        });
+        return none_or_error([&] { mcast_joined(self->cpg, nullptr, CPG_TYPE_AGREED, &part, 1); });
       }
     }
   return mcast_next(fn, args, nargsf, kwnames);
@@ -439,10 +447,8 @@ void bind_cpg(py::module_& m) {
                                      type_name(buffers[i]));
               held.parts()[i] = held[i].part();
             }
-            without_gil([&] {
-              self.cpg.mcast_joined(or_null(name), guarantee, held.parts(), n,
-                                    retry ? &*retry : nullptr);
-            });
+            mcast_joined(self.cpg, or_null(name), guarantee, held.parts(), n,
+                         retry ? &*retry : nullptr);
           },
           py::kw_only(), py::arg_v("guarantee", CPG_TYPE_AGREED, "Guarantee.AGREED"),
           py::arg("group") = py::none(), py::arg("retry_timeout") = py::none(),

@@ -14,26 +14,17 @@ void bind_dispatch_flags(py::module_& m) {
       .finalize();
 }
 
-namespace {
-
-// Whether this is the interpreter's only thread, so that nobody can be waiting for the GIL.
-// Read without the interpreter's lock of its thread list: a thread being created meanwhile
-// may be missed, which costs it no more than the wait for one non-blocking dispatch.
-bool sole_python_thread() {
-  PyThreadState* head = PyInterpreterState_ThreadHead(PyInterpreterState_Get());
-  return head && !PyThreadState_Next(head);
-}
-
-}  // namespace
-
 void dispatch_from_python(Handle& handle, DispatchFlags flags) {
-  // With no other thread, what is queued is dispatched without letting go of the GIL:
-  // releasing it around the dispatch and taking it back for each callback cost more than
-  // the event itself. With other threads it is let go, so that they run (send) while this
-  // one dispatches. A long ALL hands the GIL on every 64 events, for threads started
-  // meanwhile.
+  // What is queued is dispatched without letting go of the GIL, whichever threads exist:
+  // letting it go around the dispatch and taking it back for each callback cost more than
+  // the event itself, and with threads sending meanwhile each callback waited for one of
+  // them to hand the GIL back (4 sending threads reached 0.8 of one thread's rate; now
+  // more than one's). Other threads still run: the interpreter hands them the GIL within
+  // a callback's Python code, and a long ALL hands it on every 64 events. What could wait
+  // (another thread holding the handle, a connection to finalize, a blocking flag) goes
+  // on without the GIL.
   auto yield = [] { reacquire(PyEval_SaveThread()); };
-  if (sole_python_thread() && handle.try_dispatch(flags, yield) == Handle::TryResult::Done)
+  if (handle.try_dispatch(flags, yield) == Handle::TryResult::Done)
     return;
   // Only the waiting flavours need to wake for signals.
   bool waits = flags == DispatchFlags::One || flags == DispatchFlags::Blocking;
