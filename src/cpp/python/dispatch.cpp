@@ -24,8 +24,7 @@ void dispatch_from_python(Handle& handle, DispatchFlags flags) {
   // (another thread holding the handle, a connection to finalize, a blocking flag) goes
   // on without the GIL.
   auto yield = [] { reacquire(PyEval_SaveThread()); };
-  if (handle.try_dispatch(flags, yield) == Handle::TryResult::Done)
-    return;
+  if (handle.try_dispatch(flags, yield) == Handle::TryResult::Done) return;
   // Only the waiting flavours need to wake for signals.
   bool waits = flags == DispatchFlags::One || flags == DispatchFlags::Blocking;
   InterruptCheck check = waits ? python_signal_check() : InterruptCheck{};
