@@ -27,7 +27,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         "--rounds",
         type=int,
         default=None,
-        help="rounds of C then binding (default 3; 1 with --smoke)",
+        help="rounds of C and binding, C first in odd rounds (default 3; 1 with --smoke)",
     )
     parser.add_argument(
         "--smoke", action="store_true", help="tiny counts and one round: checks that it all runs"

@@ -66,7 +66,7 @@ def run(settings: Settings, progress: Callable[[str], None]) -> Report:
                     if work.max_rounds is not None and len(done) >= work.max_rounds:
                         continue
                     begun = time.monotonic()
-                    sample = work.measure(workers)
+                    sample = work.measure(workers, binding_first=round_no % 2 == 0)
                     done.append(sample)
                     seconds = time.monotonic() - begun
                     line = _describe(work, sample, work.row([sample]))

@@ -50,8 +50,8 @@ def render(rows: list[Row], rounds: int) -> str:
     out.append("")
     out.append(
         f"Figures: median of {rounds} round{plural}, C and binding run one after the other in "
-        "each; ratio: median of the rounds' binding ÷ C; CPU/msg (CPU/op): the worker process's "
-        "CPU time per message (operation), binding ÷ C (median). Absolute figures vary "
-        "between machines; the ratios are the claim."
+        "each (C first in odd rounds); ratio: median of the rounds' binding ÷ C; CPU/msg "
+        "(CPU/op): the worker process's CPU time per message (operation), binding ÷ C "
+        "(median). Absolute figures vary between machines; the ratios are the claim."
     )
     return "\n".join(out)

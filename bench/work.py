@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 import corosync
 
@@ -29,6 +29,16 @@ from .results import (
 )
 from .workers import Service, Side, Workers
 
+T = TypeVar("T")
+
+
+def in_order(binding_first: bool, c: Callable[[], T], binding: Callable[[], T]) -> dict[str, T]:
+    """Runs the two sides of a pair, C first or the binding first; returns both by side."""
+    if binding_first:
+        return {"binding": binding(), "c": c()}
+    return {"c": c(), "binding": binding()}
+
+
 #: Seconds a worker may take to join and say it is ready.
 READY_TIMEOUT = 60.0
 #: RSS growth (KiB) still called flat.
@@ -43,7 +53,10 @@ class Work(Protocol):
     #: Rounds the row runs at most (None: every round).
     @property
     def max_rounds(self) -> int | None: ...
-    def measure(self, workers: Workers) -> Sample: ...
+    #: Runs the row's two sides, the binding's first when ``binding_first`` (the runner
+    #: alternates it between rounds, so that whatever the first run of a pair leaves behind
+    #: in the daemons weighs on both sides).
+    def measure(self, workers: Workers, binding_first: bool) -> Sample: ...
     def row(self, samples: list[Sample]) -> Row: ...
 
 
@@ -64,11 +77,14 @@ class Pair:
     #: The unit of work the CPU ratio is per, in the note.
     per: str = "msg"
 
-    def measure(self, workers: Workers) -> Sample:
-        raw = {"c": workers.run(1, "c", *self.args, service=self.service)}
+    def measure(self, workers: Workers, binding_first: bool) -> Sample:
+        def run(side: Side) -> Callable[[], Result]:
+            return lambda: workers.run(1, side, *self.args, service=self.service)
+
         if self.missing_binding:
+            raw = {"c": run("c")()}
             return Sample(self.figure(raw["c"]), None, raw)
-        raw["binding"] = workers.run(1, "binding", *self.args, service=self.service)
+        raw = in_order(binding_first, run("c"), run("binding"))
         cpu = cpu_ratio(raw["c"], raw["binding"])
         return Sample(self.figure(raw["c"]), self.figure(raw["binding"]), raw, cpu)
 
@@ -102,8 +118,12 @@ class Receive:
         receiver.finish(workers.timeout)
         return result
 
-    def measure(self, workers: Workers) -> Sample:
-        raw = {"c": self._receive(workers, "c"), "binding": self._receive(workers, "binding")}
+    def measure(self, workers: Workers, binding_first: bool) -> Sample:
+        raw = in_order(
+            binding_first,
+            lambda: self._receive(workers, "c"),
+            lambda: self._receive(workers, "binding"),
+        )
         return Sample(messages_per_s(raw["c"]), messages_per_s(raw["binding"]), raw)
 
     def row(self, samples: list[Sample]) -> Row:
@@ -135,8 +155,12 @@ class Dispatch:
         witness.finish(workers.timeout)
         return result
 
-    def measure(self, workers: Workers) -> Sample:
-        raw = {"c": self._dispatch(workers, "c"), "binding": self._dispatch(workers, "binding")}
+    def measure(self, workers: Workers, binding_first: bool) -> Sample:
+        raw = in_order(
+            binding_first,
+            lambda: self._dispatch(workers, "c"),
+            lambda: self._dispatch(workers, "binding"),
+        )
         cpu = cpu_ratio(raw["c"], raw["binding"])
         return Sample(events_per_s(raw["c"]), events_per_s(raw["binding"]), raw, cpu)
 
@@ -155,7 +179,7 @@ class Rss:
     unit: str = "KiB"
     max_rounds: int | None = 1
 
-    def measure(self, workers: Workers) -> Sample:
+    def measure(self, workers: Workers, binding_first: bool) -> Sample:
         result = workers.run(1, "binding", "rss", str(self.count))
         growth = float(result["rss_end_kib"] - result["rss_first_kib"])
         return Sample(None, growth, {"binding": result})
@@ -188,9 +212,14 @@ class Threads:
     unit: str = "msg/s"
     max_rounds: int | None = None
 
-    def measure(self, workers: Workers) -> Sample:
-        single = workers.run(1, "binding", "send", "64", str(self.count), "1")
-        threads = workers.run(1, "binding", "threads", str(self.thread_count), str(self.count))
+    def measure(self, workers: Workers, binding_first: bool) -> Sample:
+        # The binding side is the threads run here.
+        sides = in_order(
+            binding_first,
+            lambda: workers.run(1, "binding", "send", "64", str(self.count), "1"),
+            lambda: workers.run(1, "binding", "threads", str(self.thread_count), str(self.count)),
+        )
+        single, threads = sides["c"], sides["binding"]
         raw = {"single": single, "threads": threads}
         cpu = cpu_ratio(single, threads)
         return Sample(messages_per_s(single), messages_per_s(threads), raw, cpu)

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from bench.work import in_order
 
 import corosync
 from corosync.testing import python_env
@@ -64,7 +65,8 @@ class Smoke:
 @pytest.fixture(scope="module")
 def smoke(tmp_path_factory: pytest.TempPathFactory) -> Smoke:
     results = tmp_path_factory.mktemp("bench") / "results.json"
-    proc = run_bench("--smoke", "--json", str(results))
+    # Two rounds: the second runs each pair's binding side first.
+    proc = run_bench("--smoke", "--rounds", "2", "--json", str(results))
     assert proc.returncode == 0, f"stdout:\n{proc.stdout}\nstderr:\n{proc.stderr}"
     table: dict[str, list[str]] = {}
     for line in proc.stdout.splitlines():
@@ -123,6 +125,20 @@ def test_smoke_rss_row_reports_growth_and_flatness(smoke: Smoke) -> None:
 @pytest.mark.parametrize("key", ["cmap-get", "cmap-set"])
 def test_smoke_cmap_rows_give_both_figures(smoke: Smoke, key: str) -> None:
     assert_positive(smoke.cells(key))
+
+
+def test_smoke_ran_both_rounds(smoke: Smoke) -> None:
+    assert smoke.results["rounds"] == 2
+    for row in smoke.results["rows"]:
+        assert len(row["samples"]) == (1 if row["key"] == "rss" else 2), row["key"]
+
+
+def test_in_order_runs_the_side_asked_first() -> None:
+    ran: list[str] = []
+    for binding_first in (False, True):
+        sides = in_order(binding_first, lambda: ran.append("c"), lambda: ran.append("binding"))
+        assert set(sides) == {"c", "binding"}
+    assert ran == ["c", "binding", "binding", "c"]
 
 
 def test_a_compile_error_fails_the_bench_with_the_compiler_output() -> None:
