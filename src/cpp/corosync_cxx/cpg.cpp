@@ -464,17 +464,12 @@ bool Cpg::try_mcast_joined(const CpgName* group, cpg_guarantee_t guarantee,
   // The groups' mutex is never held across a wait or a callback, so taking it cannot wait
   // long; the call mutex is held across calls that wait for the daemon (a leave).
   if (!groups_->try_reserve(*c, parts.total())) return false;
-  cs_error_t rc = CS_ERR_TRY_AGAIN;
-  {
-    std::unique_lock<std::mutex> lock(c->call_mutex, std::try_to_lock);
-    if (lock.owns_lock())
-      rc = c->finalized ? CS_ERR_BAD_HANDLE
-                        : cpg_mcast_joined(c->handle, guarantee, parts.iov(), parts.count());
-  }
+  cs_error_t rc = try_run(*c, [&](uint64_t h) {
+    return cpg_mcast_joined(h, guarantee, parts.iov(), parts.count());
+  });
   if (rc == CS_OK) return true;
   groups_->release(*c, parts.total());
-  // mcast_joined tries again, and tells a lost daemon from a full ring.
-  if (rc == CS_ERR_TRY_AGAIN) return false;
+  if (rc == CS_ERR_TRY_AGAIN) return false;  // mcast_joined tries again
   fail(rc, "cpg_mcast_joined");
 }
 

@@ -232,13 +232,27 @@ class Handle {
   cs_error_t run(Connection& connection, const RetryPolicy& retry, Call&& c) const {
     return retry.run([&] {
       std::lock_guard<std::mutex> lock(connection.call_mutex);
-      if (connection.finalized) return CS_ERR_BAD_HANDLE;
-      cs_error_t rc = c(connection.handle);
-      if (rc == CS_ERR_TRY_AGAIN && connection.peer_gone()) return CS_ERR_LIBRARY;
-      return rc;
+      return run_locked(connection, c);
     });
   }
+  // run() once, for a caller that must not wait: no retry, and CS_ERR_TRY_AGAIN without
+  // calling when another thread holds the connection's call mutex (it may be waiting for
+  // the daemon).
+  template <class Call>
+  cs_error_t try_run(Connection& connection, Call&& c) const {
+    std::unique_lock<std::mutex> lock(connection.call_mutex, std::try_to_lock);
+    return lock.owns_lock() ? run_locked(connection, c) : CS_ERR_TRY_AGAIN;
+  }
   [[noreturn]] void fail(cs_error_t rc, const char* function) const;
+  // One attempt of run(), the call mutex held: a finalized connection answers BAD_HANDLE,
+  // and TRY_AGAIN from a connection whose daemon is gone becomes LIBRARY.
+  template <class Call>
+  static cs_error_t run_locked(Connection& connection, Call& c) {
+    if (connection.finalized) return CS_ERR_BAD_HANDLE;
+    cs_error_t rc = c(connection.handle);
+    if (rc == CS_ERR_TRY_AGAIN && connection.peer_gone()) return CS_ERR_LIBRARY;
+    return rc;
+  }
   // What one CS_DISPATCH_ONE_NONBLOCKING call on `connection` answered: true if it consumed
   // an event (also when that event's callback finalized the connection, which makes
   // corosync answer BAD_HANDLE), false if nothing was queued or the handle was closed
