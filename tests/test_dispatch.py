@@ -157,12 +157,17 @@ class TestReentrancy:
         pump([cpg], lambda: len(answers) == 4)
         assert answers == [1, 1, 1, 1]
 
-    def test_a_callback_may_dispatch_another_handle(self, open_cpg: CpgFactory, group: str) -> None:
+    # ALL runs the second handle's callback with the GIL this thread holds; ONE may wait, so
+    # it lets the GIL go and the callback takes it back.
+    @pytest.mark.parametrize("flags", [DispatchFlags.ALL, DispatchFlags.ONE])
+    def test_a_callback_may_dispatch_another_handle(
+        self, open_cpg: CpgFactory, group: str, flags: DispatchFlags
+    ) -> None:
         first, _ = joined(open_cpg, group + "-a")
         second, second_events = joined(open_cpg, group + "-b")
         second.mcast(b"for the second")
         wait_readable(second)
-        first.on_deliver = lambda *args: second.dispatch()
+        first.on_deliver = lambda *args: second.dispatch(flags)
         first.mcast(b"go")
         pump([first], lambda: bool(second_events.messages()))
         assert second_events.messages() == [b"for the second"]

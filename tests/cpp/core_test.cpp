@@ -11,6 +11,7 @@
 #include <corosync_cxx/sam.hpp>
 #include <corosync_cxx/votequorum.hpp>
 
+#include <poll.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
@@ -169,6 +170,35 @@ void cpg_against_the_daemon() {
       narrow.dispatch(corosync::DispatchFlags::One);
     expect(sent_after && own.messages == std::vector<std::string>{"first", "second"},
            "cpg: try_mcast_joined sends once the window has room, what it refused never went");
+  }
+
+  // A callback can tell whether a try_dispatch runs it: its thread holds the caller's lock.
+  {
+    struct Seen : Collect {
+      const corosync::Handle* handle = nullptr;
+      std::vector<bool> in_try;
+      void on_deliver(std::string_view group, uint32_t nodeid, uint32_t pid, const void* data,
+                      size_t size) override {
+        in_try.push_back(handle->in_try_dispatch());
+        Collect::on_deliver(group, nodeid, pid, data, size);
+      }
+    } seen;
+    corosync::Cpg h(&seen);
+    seen.handle = &h;
+    h.join(corosync::CpgName("cxx-core-test-in-try"));
+    corosync::ConstBuffer one[] = {{"one", 3}}, two[] = {{"two", 3}};
+    h.mcast_joined(nullptr, CPG_TYPE_AGREED, one, 1);
+    auto until = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+    while (seen.messages.size() < 1 && std::chrono::steady_clock::now() < until)
+      h.dispatch(corosync::DispatchFlags::One);
+    h.mcast_joined(nullptr, CPG_TYPE_AGREED, two, 1);
+    while (seen.messages.size() < 2 && std::chrono::steady_clock::now() < until) {
+      pollfd readable{h.fd(), POLLIN, 0};
+      ::poll(&readable, 1, 100);
+      h.try_dispatch(corosync::DispatchFlags::All);
+    }
+    expect(seen.in_try == std::vector<bool>{false, true} && !h.in_try_dispatch(),
+           "cpg: in_try_dispatch() is true in a callback of try_dispatch only");
   }
 
   // A listener's exception comes out of dispatch, not through corosync's C code.

@@ -28,8 +28,11 @@ constexpr size_t kMaxIovecs = 63;
 constexpr size_t kMembershipCapacity = 384;
 
 // The connection whose C dispatch call runs in this thread: its trampolines find it here
-// without cpg_context_get (a locked handle-table lookup per event).
-thread_local CpgConnection* dispatching_connection = nullptr;
+// without cpg_context_get (a locked handle-table lookup per event). Initial-exec: the
+// default model for a shared library calls __tls_get_addr on each of the three uses per
+// event; 8 bytes of the static TLS that glibc keeps spare for libraries loaded later.
+__attribute__((tls_model("initial-exec"))) thread_local CpgConnection* dispatching_connection =
+    nullptr;
 
 class DispatchingConnection {
  public:

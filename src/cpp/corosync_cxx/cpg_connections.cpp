@@ -145,7 +145,7 @@ void CpgGroups::sub_unconfirmed(CpgConnection& c, uint64_t messages, uint64_t by
   c.unconfirmed_bytes -= bytes;
   unconfirmed_messages -= messages;
   unconfirmed_bytes -= bytes;
-  if (messages) window_opened.notify_all();
+  if (messages && window_waiters) window_opened.notify_all();
 }
 
 }  // namespace corosync

@@ -97,7 +97,9 @@ struct CpgGroups {
         if (fits(bytes)) break;
         auto now = Clock::now();
         if (now >= deadline) return false;
+        ++window_waiters;
         window_opened.wait_until(lock, std::min<Clock::time_point>(deadline, now + kOpenCheck));
+        --window_waiters;
       }
     }
     add_unconfirmed(c, 1, bytes);
@@ -131,6 +133,9 @@ struct CpgGroups {
   // runs, so that mcast and join need not wait for a dispatch in another thread.
   mutable std::mutex mutex;
   std::condition_variable window_opened;
+  // Senders waiting on window_opened: a release notifies only when there are some (the
+  // release of each delivered message is on the dispatch path).
+  unsigned window_waiters = 0;
   uint64_t unconfirmed_messages = 0;
   uint64_t unconfirmed_bytes = 0;
   // The group connections, in the order joined (guarded by `mutex`; changed only with the

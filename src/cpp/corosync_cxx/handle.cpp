@@ -37,13 +37,17 @@ uint64_t current_fork_generation() {
   return fork_generation.load(std::memory_order_relaxed);
 }
 
-// Marks the calling thread as the one dispatching, for the re-entrancy check.
+// Marks the calling thread as the one dispatching, for the re-entrancy check. Relaxed: a
+// thread compares the mark only with its own id, and it always sees its own last store (a
+// sequentially consistent store is a locked exchange, and this runs twice per event).
 class DispatchingScope {
  public:
   explicit DispatchingScope(HandleState& state) : state_(state) {
-    state_.dispatching_thread = std::this_thread::get_id();
+    state_.dispatching_thread.store(std::this_thread::get_id(), std::memory_order_relaxed);
   }
-  ~DispatchingScope() { state_.dispatching_thread = std::thread::id{}; }
+  ~DispatchingScope() {
+    state_.dispatching_thread.store(std::thread::id{}, std::memory_order_relaxed);
+  }
   DispatchingScope(const DispatchingScope&) = delete;
   DispatchingScope& operator=(const DispatchingScope&) = delete;
 
@@ -188,7 +192,7 @@ bool Handle::consumed_event(const Connection& connection, cs_error_t rc) const {
 
 void Handle::check_dispatchable() const {
   check_open(ops_->dispatch_name);
-  if (state_->dispatching_thread.load() == std::this_thread::get_id())
+  if (state_->dispatching_thread.load(std::memory_order_relaxed) == std::this_thread::get_id())
     throw ReentrantDispatchError(ops_->dispatch_name);
 }
 

@@ -155,6 +155,10 @@ class Handle {
   // WouldWait. The caller then finishes with dispatch(), free to wait. `yield` (if given)
   // runs every 64 events of an All, to let others have that lock for a moment.
   TryResult try_dispatch(DispatchFlags flags, const std::function<void()>& yield = {});
+  // For a callback: whether the dispatch running it is a try_dispatch, whose caller holds
+  // the lock it could not wait without (the binding's GIL), so the callback need not take
+  // it again. Only meaningful in a callback of this handle (the handle's mutex is held).
+  bool in_try_dispatch() const noexcept { return state_ && state_->no_waiting; }
   const RetryPolicy& retry() const;
   // The service's C entry points (their names are what errors report).
   const ServiceOps& ops() const noexcept { return *ops_; }

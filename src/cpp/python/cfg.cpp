@@ -114,7 +114,7 @@ class PyCfg : public CfgListener {
   }
 
   void on_shutdown(unsigned flags) override {
-    with_gil([&] {
+    callback_with_gil(cfg, [&] {
       py::object fn = shutdown;  // kept alive even if the attribute is replaced meanwhile
       if (!fn || fn.is_none()) return;
       py::object value = flags <= COROSYNC_CFG_SHUTDOWN_FLAG_IMMEDIATE

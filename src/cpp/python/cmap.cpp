@@ -76,7 +76,9 @@ py::object side(const std::optional<CmapValueView>& value) {
 class PyTrack : public CmapTrackListener {
  public:
   void on_notify(const CmapNotification& n) override {
-    with_gil([&] {
+    // Notifications come only from a dispatch of the handle that made the track, so it
+    // exists while this runs.
+    callback_with_gil(*cmap, [&] {
       py::object fn = callback;  // keeps it alive if the callback ends its own track
       if (!fn) return;
       call_python(fn, py::cast(static_cast<TrackEvents>(n.event)), key_to_python(n.key),
@@ -95,6 +97,7 @@ class PyTrack : public CmapTrackListener {
   bool prefix = false;
   bool active = false;
   cmap_track_handle_t handle = 0;
+  const Handle* cmap = nullptr;  // the handle whose dispatch runs on_notify
 };
 
 // The Python-facing CMAP: owns the core Cmap and its tracks' Python objects.
@@ -224,6 +227,7 @@ PyTrackObject track(PyCmap& self, const py::str& key, const TrackCallback& callb
   t->key = utf8(key);
   t->events = events;
   t->prefix = prefix;
+  t->cmap = &self.cmap;
   // The Track object exists (and keeps its callback) before corosync can report a change.
   PyTrackObject track_object(py::cast(std::move(owned)));
   int32_t track_type = static_cast<int32_t>(events) | (prefix ? CMAP_TRACK_PREFIX : 0);

@@ -142,7 +142,7 @@ class PyCpg : public CpgListener {
 
   void on_deliver(std::string_view group, uint32_t nodeid, uint32_t pid, const void* message,
                   size_t size) override {
-    with_gil([&] {
+    callback_with_gil(cpg, [&] {
       py::object fn = deliver;  // keep it alive even if the attribute is replaced meanwhile
       if (!fn || fn.is_none()) return;
       py::object bytes = messages_.take(message, size);
@@ -155,7 +155,7 @@ class PyCpg : public CpgListener {
   void on_confchg(std::string_view group, const std::vector<CpgAddress>& members,
                   const std::vector<CpgAddress>& left,
                   const std::vector<CpgAddress>& joined) override {
-    with_gil([&] {
+    callback_with_gil(cpg, [&] {
       py::object fn = confchg;
       if (!fn || fn.is_none()) return;
       call_python(fn, group_object(group), addresses_to_python(members),
@@ -164,7 +164,7 @@ class PyCpg : public CpgListener {
   }
 
   void on_totem_confchg(CpgRingId ring_id, const std::vector<uint32_t>& members) override {
-    with_gil([&] {
+    callback_with_gil(cpg, [&] {
       py::object fn = totem_confchg;
       if (!fn || fn.is_none()) return;
       py::object ring = package_types().ring_id(ring_id.nodeid, ring_id.seq);

@@ -22,7 +22,8 @@ void dispatch_from_python(Handle& handle, DispatchFlags flags) {
   // more than one's). Other threads still run: the interpreter hands them the GIL within
   // a callback's Python code, and a long ALL hands it on every 64 events. What could wait
   // (another thread holding the handle, a connection to finalize, a blocking flag) goes
-  // on without the GIL.
+  // on without the GIL. Callbacks that try_dispatch runs use the GIL this thread holds
+  // (callback_with_gil): try_dispatch must never be called here without it.
   auto yield = [] { reacquire(PyEval_SaveThread()); };
   if (handle.try_dispatch(flags, yield) == Handle::TryResult::Done) return;
   // Only the waiting flavours need to wake for signals.

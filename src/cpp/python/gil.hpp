@@ -1,7 +1,8 @@
 // The one place where the binding's GIL rules live:
 // - every core call that can block (IPC round trip, dispatch wait, finalize) runs with the
 //   GIL released (`without_gil`);
-// - callbacks from the core take the GIL back (`with_gil`);
+// - callbacks from the core take the GIL back (`callback_with_gil`), unless the dispatch
+//   running them is dispatch_from_python's try_dispatch, whose thread holds it already;
 // - a blocking wait wakes up to run Python's signal handlers, so Ctrl-C interrupts it;
 // - daemon threads at interpreter exit: Python 3.11-3.13 end a thread that wants the GIL
 //   back during finalization with pthread_exit. Its forced unwinding aborts the process in a
@@ -85,6 +86,16 @@ template <class Call>
 decltype(auto) with_gil(Call&& call) {
   PyGILState_STATE gil = acquire_gil();
   return then_always(std::forward<Call>(call), [gil] { PyGILState_Release(gil); });
+}
+
+// Runs a callback of `handle` with the GIL. dispatch_from_python calls try_dispatch only
+// with the GIL held, so a callback it runs has it already (the handle's mutex keeps every
+// other thread out of this handle's callbacks), and need not pay a PyGILState_Ensure and
+// Release per event.
+template <class Call>
+decltype(auto) callback_with_gil(const Handle& handle, Call&& call) {
+  if (handle.in_try_dispatch()) return std::forward<Call>(call)();
+  return with_gil(std::forward<Call>(call));
 }
 
 // Runs pending signal handlers (KeyboardInterrupt for Ctrl-C) from a blocking wait.

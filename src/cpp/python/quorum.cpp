@@ -43,7 +43,7 @@ class PyQuorum : public QuorumListener {
   }
 
   void on_notify(bool quorate, RingId ring_id, const std::vector<uint32_t>& members) override {
-    with_gil([&] {
+    callback_with_gil(quorum, [&] {
       py::object fn = notify;  // kept alive even if the attribute is replaced meanwhile
       if (!fn || fn.is_none()) return;
       call_python(fn, py::bool_(quorate), ring_object(ring_id), py::cast(members));
@@ -53,7 +53,7 @@ class PyQuorum : public QuorumListener {
   void on_nodelist(RingId ring_id, const std::vector<uint32_t>& members,
                    const std::vector<uint32_t>& joined,
                    const std::vector<uint32_t>& left) override {
-    with_gil([&] {
+    callback_with_gil(quorum, [&] {
       py::object fn = nodelist;
       if (!fn || fn.is_none()) return;
       call_python(fn, ring_object(ring_id), py::cast(members), py::cast(joined),

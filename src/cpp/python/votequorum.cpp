@@ -117,7 +117,7 @@ class PyVotequorum : public VotequorumListener {
 
   void on_notify(bool quorate, RingId ring_id,
                  const std::vector<VotequorumNode>& nodes) override {
-    with_gil([&] {
+    callback_with_gil(votequorum, [&] {
       py::object fn = notify;  // kept alive even if the attribute is replaced meanwhile
       if (!fn || fn.is_none()) return;
       py::list list;
@@ -128,7 +128,7 @@ class PyVotequorum : public VotequorumListener {
   }
 
   void on_nodelist(RingId ring_id, const std::vector<uint32_t>& nodes) override {
-    with_gil([&] {
+    callback_with_gil(votequorum, [&] {
       py::object fn = nodelist;
       if (!fn || fn.is_none()) return;
       call_python(fn, ring_object(ring_id), py::cast(nodes));
@@ -136,7 +136,7 @@ class PyVotequorum : public VotequorumListener {
   }
 
   void on_expectedvotes(uint32_t expected_votes) override {
-    with_gil([&] {
+    callback_with_gil(votequorum, [&] {
       py::object fn = expectedvotes;
       if (!fn || fn.is_none()) return;
       call_python(fn, py::int_(expected_votes));
