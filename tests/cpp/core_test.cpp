@@ -126,6 +126,41 @@ void cpg_dispatch_order() {
   for (int fd : {busy_fd, quiet_fd, epoll}) close(fd);
 }
 
+// A pass over what is queued asks epoll once: the connection it reports is dispatched until
+// it has no more, and then the pass ends without asking epoll again (libcpg's ALL makes
+// one readiness check per event and one at the end; asking epoll after each event made
+// the binding's send-and-dispatch loop pay a third system call).
+void cpg_dispatch_pass() {
+  int epoll = epoll_create1(EPOLL_CLOEXEC);
+  corosync::CpgGroups groups({8192, 32u << 20}, epoll);
+  auto c = std::make_shared<corosync::CpgConnection>(&groups, false);
+  groups.add(c);
+  int fd = eventfd(1, EFD_CLOEXEC);  // stays readable: epoll would report it every time
+  epoll_event event{};
+  event.events = EPOLLIN;
+  event.data.ptr = c.get();
+  epoll_ctl(epoll, EPOLL_CTL_ADD, fd, &event);
+  bool polled = false;
+  // Dispatches what next_to_dispatch picks (it had an event, or not); null if it picks none.
+  auto next = [&](bool had_event) {
+    std::shared_ptr<corosync::CpgConnection> picked = groups.next_to_dispatch(polled);
+    if (picked) groups.dispatched(picked, had_event);
+    return picked;
+  };
+  auto first = next(true);
+  bool asked = polled;
+  auto second = next(true);
+  auto third = next(false);  // it had no more
+  auto after = next(false);
+  expect(asked && first == c && second == c && third == c,
+         "cpg: a pass dispatches the connection epoll reported until it has no more");
+  expect(third && after == nullptr, "cpg: a pass ends once that connection had no more");
+  polled = false;  // the next pass asks epoll again
+  expect(groups.next_to_dispatch(polled) == c && polled, "cpg: the next pass asks epoll again");
+  close(fd);
+  close(epoll);
+}
+
 void cpg_against_the_daemon() {
   Collect listener;
   corosync::Cpg cpg(&listener);
@@ -362,6 +397,7 @@ int main(int argc, char** argv) {
   errors();
   sam_checks();
   cpg_dispatch_order();
+  cpg_dispatch_pass();
   if (argc > 1 && std::string(argv[1]) == "--with-daemon") {
     cpg_against_the_daemon();
     cmap_against_the_daemon();

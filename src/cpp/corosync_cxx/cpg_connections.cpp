@@ -39,23 +39,24 @@ std::vector<std::shared_ptr<CpgConnection>> CpgGroups::all() const {
 
 std::shared_ptr<CpgConnection> CpgGroups::next_to_dispatch(bool& polled) {
   for (;;) {
-    // What epoll reported goes first, so that a busy connection cannot starve the others.
+    // The connection that had the last event goes on until it has none or had its share.
+    if (current_ && current_run_ < kStayLimit && !current_->finalized) return current_;
+    // Then the others that epoll_wait reported, in its order.
     while (ready_next_ < ready_.size()) {
       std::shared_ptr<CpgConnection> c = std::move(ready_[ready_next_++]);
       if (c && !c->finalized) return c;
     }
-    // A second event in a row on one connection means a burst: more are likely queued, so
-    // it is dispatched again without asking epoll first, until it has none or had its share.
-    if (current_ && current_run_ >= 2 && current_run_ < kStayLimit && !current_->finalized)
-      return current_;
-    if (polled || !poll_ready()) {
-      current_.reset();  // the run of events is over
-      return nullptr;
-    }
+    // A connection that had its share asks epoll again, whether or not the pass did: the
+    // others go first, then it starts a new run.
+    std::shared_ptr<CpgConnection> had_share =
+        current_ && !current_->finalized ? std::move(current_) : nullptr;
+    current_.reset();
+    if ((polled && !had_share) || !poll_ready()) return nullptr;
     polled = true;
-    // A connection that had its share starts a new run if epoll reports it again: after the
-    // others that epoll reported, it is next to stay on.
-    if (current_run_ >= kStayLimit) current_run_ = 1;
+    if (had_share) {
+      auto found = std::find(ready_.begin(), ready_.end(), had_share);
+      if (found != ready_.end()) std::rotate(found, found + 1, ready_.end());
+    }
   }
 }
 

@@ -67,14 +67,16 @@ struct CpgGroups {
   void remove(CpgConnection& c);
   // The connections the dispatch loop visits, control first; the handle's mutex is held.
   std::vector<std::shared_ptr<CpgConnection>> all() const;
-  // The next connection to dispatch (handle's mutex held), or null when nothing is
-  // readable or everything epoll_wait reported in this pass was dispatched (`polled` says
-  // the pass polled once already: a readable fd with no event must not spin it). A
-  // connection with a burst of events is dispatched again and again, up to kStayLimit in a
-  // row, without asking epoll (corosync's own dispatch polls each connection once per
-  // event anyway); then epoll_wait is asked once, and the others it reports go before the
-  // burst's next run. Otherwise epoll_wait says which connections have events, so that
-  // idle ones (the control connection, mostly) are not polled one by one.
+  // The next connection to dispatch (handle's mutex held), or null when the pass is over.
+  // `polled` (kept by the caller for the pass, false at its start) says whether the pass
+  // asked epoll_wait already. A pass asks it once, for the connections that have events,
+  // so that idle ones (the control connection, mostly) are not polled one by one; each is
+  // then dispatched until it has no more, as libcpg's own ALL does (corosync's dispatch
+  // call polls its connection anyway, so the call that finds nothing is the check), and
+  // the pass ends when they all had none, without asking epoll again: what came meanwhile
+  // on another connection keeps the handle's fd readable for the next pass. A connection
+  // with a burst gives way after kStayLimit events in a row: epoll_wait is asked again,
+  // and the others it reports go before the burst's next run.
   std::shared_ptr<CpgConnection> next_to_dispatch(bool& polled);
   // What dispatching `c` gave: an event (it stays current) or none (it is left).
   void dispatched(const std::shared_ptr<CpgConnection>& c, bool had_event);
@@ -145,6 +147,9 @@ struct CpgGroups {
   // Set by a confchg that retired a connection; the dispatch loop's sweep clears it
   // (handle's mutex).
   bool retired_pending = false;
+  // Whether the current dispatch pass asked epoll_wait (next_to_dispatch's `polled`;
+  // handle's mutex).
+  bool pass_polled = false;
 
  private:
   // Whether a message of `bytes` may be sent now (`mutex` held): always when nothing is

@@ -203,7 +203,7 @@ void Handle::dispatch(DispatchFlags flags, const InterruptCheck& check) {
       run_one();
       return;
     case DispatchFlags::All:
-      while (step() != Step::Empty) {
+      for (bool first = true; step(first) != Step::Empty; first = false) {
       }
       return;
     case DispatchFlags::One:
@@ -213,7 +213,7 @@ void Handle::dispatch(DispatchFlags flags, const InterruptCheck& check) {
       return;
     case DispatchFlags::Blocking:
       for (;;) {
-        while (step() != Step::Empty) {
+        for (bool first = true; step(first) != Step::Empty; first = false) {
         }
         if (!wait_readable(check)) return;
       }
@@ -237,17 +237,18 @@ Handle::TryResult Handle::try_dispatch(DispatchFlags flags, const std::function<
     run_one();
     return TryResult::Done;
   }
-  for (unsigned events = 1; step() != Step::Empty; ++events) {
+  for (unsigned events = 1; step(events == 1) != Step::Empty; ++events) {
     if (settle_due()) return TryResult::WouldWait;
     if (yield && events % 64 == 0) yield();
   }
   return TryResult::Done;
 }
 
-Handle::Step Handle::step() {
+Handle::Step Handle::step(bool pass_begins) {
   HandleState& s = *state_;
   std::lock_guard<std::recursive_mutex> lock(s.mutex);
   if (!s.open) return Step::Empty;
+  s.pass_begins = pass_begins;
   DispatchingScope scope(s);
   uint64_t before = s.callbacks_run;
   bool consumed = false;
@@ -275,8 +276,8 @@ Handle::Step Handle::step() {
 }
 
 bool Handle::run_one() {
-  for (;;) {
-    switch (step()) {
+  for (bool first = true;; first = false) {
+    switch (step(first)) {
       case Step::RanCallback:
         return true;
       case Step::Empty:

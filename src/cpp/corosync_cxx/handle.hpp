@@ -120,6 +120,11 @@ struct HandleState {
   // Set (under `mutex`) while try_dispatch runs: the service leaves whatever could wait
   // (settle()) for a later dispatch.
   bool no_waiting = false;
+  // Set (under `mutex`) for the first dispatch_event of a pass: a run of C dispatch calls
+  // over what is queued, from a dispatch() or try_dispatch() call or a wake-up of a waiting
+  // one, to the first call that finds nothing (or a callback, for the ONE flavours). A
+  // service with several connections asks which are readable once per pass.
+  bool pass_begins = false;
 };
 
 class Handle {
@@ -283,8 +288,10 @@ class Handle {
   // What dispatch and try_dispatch refuse: a closed handle, and a call from a callback.
   void check_dispatchable() const;
   enum class Step { Empty, Consumed, RanCallback };
-  Step step();
-  // Steps until a callback has run (true) or nothing is queued (false).
+  // One C dispatch call's worth; `pass_begins` for the first step of a pass over what is
+  // queued (see HandleState::pass_begins).
+  Step step(bool pass_begins);
+  // Steps, as one pass, until a callback has run (true) or nothing is queued (false).
   bool run_one();
   // Waits until the fd is readable; false when the handle was closed meanwhile.
   bool wait_readable(const InterruptCheck& check);
