@@ -91,10 +91,11 @@ decltype(auto) with_gil(Call&& call) {
 // Runs a callback of `handle` with the GIL. dispatch_from_python calls try_dispatch only
 // with the GIL held, so a callback it runs has it already (the handle's mutex keeps every
 // other thread out of this handle's callbacks), and need not pay a PyGILState_Ensure and
-// Release per event.
+// Release per event. PyGILState_Check as well: a C++ module given the handle by
+// cxx_handle() may call try_dispatch without the GIL.
 template <class Call>
 decltype(auto) callback_with_gil(const Handle& handle, Call&& call) {
-  if (handle.in_try_dispatch()) return std::forward<Call>(call)();
+  if (handle.in_try_dispatch() && PyGILState_Check()) return std::forward<Call>(call)();
   return with_gil(std::forward<Call>(call));
 }
 
