@@ -106,11 +106,11 @@ void cpg_dispatch_order() {
   groups.add(busy);
   groups.add(quiet);
   int busy_fd = readable(busy);
-  // Each call is one event dispatched; `polled` says whether it asked epoll first.
+  // Each call is a pass that dispatches one event; `polls` counts those that asked epoll.
   auto next = [&](unsigned& polls) {
-    bool polled = false;
-    std::shared_ptr<corosync::CpgConnection> c = groups.next_to_dispatch(polled);
-    polls += polled;
+    groups.begin_pass();
+    std::shared_ptr<corosync::CpgConnection> c = groups.next_to_dispatch();
+    polls += groups.pass_polled();
     if (c) groups.dispatched(c, true);
     return c;
   };
@@ -140,23 +140,24 @@ void cpg_dispatch_pass() {
   event.events = EPOLLIN;
   event.data.ptr = c.get();
   epoll_ctl(epoll, EPOLL_CTL_ADD, fd, &event);
-  bool polled = false;
+  groups.begin_pass();
   // Dispatches what next_to_dispatch picks (it had an event, or not); null if it picks none.
   auto next = [&](bool had_event) {
-    std::shared_ptr<corosync::CpgConnection> picked = groups.next_to_dispatch(polled);
+    std::shared_ptr<corosync::CpgConnection> picked = groups.next_to_dispatch();
     if (picked) groups.dispatched(picked, had_event);
     return picked;
   };
   auto first = next(true);
-  bool asked = polled;
+  bool asked = groups.pass_polled();
   auto second = next(true);
   auto third = next(false);  // it had no more
   auto after = next(false);
   expect(asked && first == c && second == c && third == c,
          "cpg: a pass dispatches the connection epoll reported until it has no more");
   expect(third && after == nullptr, "cpg: a pass ends once that connection had no more");
-  polled = false;  // the next pass asks epoll again
-  expect(groups.next_to_dispatch(polled) == c && polled, "cpg: the next pass asks epoll again");
+  groups.begin_pass();  // the next pass asks epoll again
+  expect(groups.next_to_dispatch() == c && groups.pass_polled(),
+         "cpg: the next pass asks epoll again");
   close(fd);
   close(epoll);
 }

@@ -233,10 +233,10 @@ bool Cpg::dispatch_event() {
   const ServiceOps& ops = kCpgOps;
   CpgGroups& g = *groups_;
   sweep();  // one a try_dispatch left (no_waiting)
-  if (state().pass_begins) g.pass_polled = false;
+  if (state().pass_begins) g.begin_pass();
   // The handle's mutex is held: the connection list changes only in this thread (callbacks
   // that join or leave), so it is read without the groups' mutex.
-  while (std::shared_ptr<CpgConnection> c = g.next_to_dispatch(g.pass_polled)) {
+  while (std::shared_ptr<CpgConnection> c = g.next_to_dispatch()) {
     // One event per C call (corosync's ALL cannot be stopped by a callback), so that the
     // events behind a callback that throws stay queued.
     cs_error_t rc;

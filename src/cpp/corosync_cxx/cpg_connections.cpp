@@ -37,7 +37,7 @@ std::vector<std::shared_ptr<CpgConnection>> CpgGroups::all() const {
   return out;
 }
 
-std::shared_ptr<CpgConnection> CpgGroups::next_to_dispatch(bool& polled) {
+std::shared_ptr<CpgConnection> CpgGroups::next_to_dispatch() {
   for (;;) {
     // The connection that had the last event goes on until it has none or had its share.
     if (current_ && current_run_ < kStayLimit && !current_->finalized) return current_;
@@ -51,8 +51,8 @@ std::shared_ptr<CpgConnection> CpgGroups::next_to_dispatch(bool& polled) {
     std::shared_ptr<CpgConnection> had_share =
         current_ && !current_->finalized ? std::move(current_) : nullptr;
     current_.reset();
-    if ((polled && !had_share) || !poll_ready()) return nullptr;
-    polled = true;
+    if ((pass_polled_ && !had_share) || !poll_ready()) return nullptr;
+    pass_polled_ = true;
     if (had_share) {
       auto found = std::find(ready_.begin(), ready_.end(), had_share);
       if (found != ready_.end()) std::rotate(found, found + 1, ready_.end());

@@ -67,17 +67,20 @@ struct CpgGroups {
   void remove(CpgConnection& c);
   // The connections the dispatch loop visits, control first; the handle's mutex is held.
   std::vector<std::shared_ptr<CpgConnection>> all() const;
+  // A dispatch pass begins (handle's mutex held): see HandleState::pass_begins.
+  void begin_pass() noexcept { pass_polled_ = false; }
+  // Whether the current pass has asked epoll_wait.
+  bool pass_polled() const noexcept { return pass_polled_; }
   // The next connection to dispatch (handle's mutex held), or null when the pass is over.
-  // `polled` (kept by the caller for the pass, false at its start) says whether the pass
-  // asked epoll_wait already. A pass asks it once, for the connections that have events,
-  // so that idle ones (the control connection, mostly) are not polled one by one; each is
-  // then dispatched until it has no more, as libcpg's own ALL does (corosync's dispatch
-  // call polls its connection anyway, so the call that finds nothing is the check), and
-  // the pass ends when they all had none, without asking epoll again: what came meanwhile
-  // on another connection keeps the handle's fd readable for the next pass. A connection
-  // with a burst gives way after kStayLimit events in a row: epoll_wait is asked again,
-  // and the others it reports go before the burst's next run.
-  std::shared_ptr<CpgConnection> next_to_dispatch(bool& polled);
+  // A pass asks epoll_wait once, for the connections that have events, so that idle ones
+  // (the control connection, mostly) are not polled one by one; each is then dispatched
+  // until it has no more, as libcpg's own ALL does (corosync's dispatch call polls its
+  // connection anyway, so the call that finds nothing is the check), and the pass ends
+  // when they all had none, without asking epoll again: what came meanwhile on another
+  // connection keeps the handle's fd readable for the next pass. A connection with a burst
+  // gives way after kStayLimit events in a row: epoll_wait is asked again, and the others
+  // it reports go before the burst's next run.
+  std::shared_ptr<CpgConnection> next_to_dispatch();
   // What dispatching `c` gave: an event (it stays current) or none (it is left).
   void dispatched(const std::shared_ptr<CpgConnection>& c, bool had_event);
 
@@ -147,9 +150,6 @@ struct CpgGroups {
   // Set by a confchg that retired a connection; the dispatch loop's sweep clears it
   // (handle's mutex).
   bool retired_pending = false;
-  // Whether the current dispatch pass asked epoll_wait (next_to_dispatch's `polled`;
-  // handle's mutex).
-  bool pass_polled = false;
 
  private:
   // Whether a message of `bytes` may be sent now (`mutex` held): always when nothing is
@@ -164,9 +164,10 @@ struct CpgGroups {
   // the others.
   static constexpr unsigned kStayLimit = 64;
   // The dispatch loop's position (handle's mutex): the connection that had the last event,
-  // and how many it had in a row.
+  // and how many it had in a row; whether the current pass asked epoll_wait.
   std::shared_ptr<CpgConnection> current_;
   unsigned current_run_ = 0;
+  bool pass_polled_ = false;
   std::vector<std::shared_ptr<CpgConnection>> ready_;
   size_t ready_next_ = 0;
 };
