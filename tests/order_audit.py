@@ -58,6 +58,9 @@ from corosync.testing import Cluster, ClusterError, Node, python_env
 __all__ = ["AuditReport", "MemberLog", "audit", "run_audit"]
 
 MEMBER_PROGRAM = Path(__file__).resolve().parent / "audit_member.py"
+#: How long members' views may take to agree after a fault before the audit settles for
+#: views with the right nodes (a confchg that corosync skipped on a lossy network).
+AGREE_SECONDS = 20.0
 #: Messages are identified by (sender, number).
 Message = tuple[str, int]
 #: A configuration as a member saw it: the ring (its node id and seq) and the group's members.
@@ -445,12 +448,15 @@ def run_audit(
             return True
 
         try:
-            cluster.wait_for(agreed, timeout=timeout / 3, what=f"audit members' views {groups}")
+            cluster.wait_for(agreed, timeout=AGREE_SECONDS, what=f"audit members' views {groups}")
         except ClusterError:
             # On a lossy network corosync may skip a confchg on one node (see
             # test_order_audit.py); its members' views then stay short of a member until a
             # later one. The audit goes on once every view has the right nodes, and counts it.
-            cluster.wait_for(nodes_agreed, timeout=timeout, what=f"audit views' nodes {groups}")
+            try:
+                cluster.wait_for(nodes_agreed, timeout=timeout, what=f"audit views' nodes {groups}")
+            except ClusterError as e:
+                raise ClusterError(f"{_views(cluster, live())}\n{e}") from None
             faults["views short of a member (a confchg skipped)"] += 1
 
     try:
@@ -467,6 +473,15 @@ def run_audit(
             m.close()
     logs = [MemberLog.parse(m.log_path.read_text().splitlines(keepends=True)) for m in members]
     return audit(logs, faults, pairs)
+
+
+def _views(cluster: Cluster, members: Iterable[_Member]) -> str:
+    """Each daemon's membership and each member's view: a failed wait then tells a member
+    that missed a confchg (and whether it is the binding's or libcpg's) from a cluster still
+    converging."""
+    lines = [f"node {n.nodeid}: daemon's membership {n.members()}" for n in cluster.nodes]
+    lines += [f"{m.log_path.name}: view {m.view()}" for m in members]
+    return "\n".join(lines)
 
 
 def _run_cycles(
