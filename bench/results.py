@@ -25,6 +25,9 @@ class Sample:
     #: The binding worker's process CPU time per unit of work ÷ the C (or reference)
     #: worker's, when both measured it: less shaken than wall time by a busy machine.
     cpu: float | None = None
+    #: The same for the cluster's daemons (all three, while the workers ran): how much more
+    #: work corosync does per message when the binding is its client.
+    daemons_cpu: float | None = None
 
 
 @dataclass
@@ -67,12 +70,13 @@ def ops_per_s(result: Result) -> float:
     return _rate(result, "ops")
 
 
-def cpu_ratio(reference: Result, measured: Result) -> float | None:
-    """CPU time per message (or event, or op) of ``measured`` ÷ that of ``reference``."""
+def cpu_ratio(reference: Result, measured: Result, of: str = "cpu_seconds") -> float | None:
+    """CPU time per message (or event, or op) of ``measured`` ÷ that of ``reference``; ``of``
+    names the result's CPU figure (the worker's own, or ``daemons_cpu_seconds``)."""
 
     def per_unit(result: Result) -> float | None:
         units = result.get("messages") or result.get("events") or result.get("ops")
-        cpu = result.get("cpu_seconds")
+        cpu = result.get(of)
         return float(cpu) / float(units) if cpu and units else None
 
     a, b = per_unit(reference), per_unit(measured)
@@ -97,12 +101,15 @@ def spread(samples: list[Sample]) -> str:
 
 
 def details(samples: list[Sample], reference: str = "C", per: str = "msg") -> str:
-    """The note of a ratio row: how far the rounds' ratios went, and the median CPU ratio
-    (CPU time per ``per``, the row's unit of work)."""
+    """The note of a ratio row: how far the rounds' ratios went, and the median CPU ratios
+    of the workers and of the daemons (CPU time per ``per``, the row's unit of work)."""
     parts = [spread(samples)]
     cpu = median(s.cpu for s in samples)
     if cpu is not None:
         parts.append(f"CPU/{per} ÷ {reference}: {cpu:.2f}")
+    daemons = median(s.daemons_cpu for s in samples)
+    if daemons is not None:
+        parts.append(f"daemons' CPU/{per} ÷ {reference}: {daemons:.2f}")
     return "; ".join(part for part in parts if part)
 
 

@@ -52,6 +52,7 @@ def render(rows: list[Row], rounds: int) -> str:
         f"Figures: median of {rounds} round{plural}, C and binding run one after the other in "
         "each (C first in odd rounds); ratio: median of the rounds' binding ÷ C; CPU/msg "
         "(CPU/op): the worker process's CPU time per message (operation), binding ÷ C "
-        "(median). Absolute figures vary between machines; the ratios are the claim."
+        "(median); daemons' CPU/msg: the same for the three corosync daemons while each "
+        "worker ran. Absolute figures vary between machines; the ratios are the claim."
     )
     return "\n".join(out)

@@ -86,7 +86,8 @@ class Pair:
             return Sample(self.figure(raw["c"]), None, raw)
         raw = in_order(binding_first, run("c"), run("binding"))
         cpu = cpu_ratio(raw["c"], raw["binding"])
-        return Sample(self.figure(raw["c"]), self.figure(raw["binding"]), raw, cpu)
+        daemons = cpu_ratio(raw["c"], raw["binding"], of="daemons_cpu_seconds")
+        return Sample(self.figure(raw["c"]), self.figure(raw["binding"]), raw, cpu, daemons)
 
     def row(self, samples: list[Sample]) -> Row:
         return ratio_row(self.key, self.label, self.unit, samples, self.missing_binding, self.per)

@@ -127,6 +127,18 @@ def test_smoke_cmap_rows_give_both_figures(smoke: Smoke, key: str) -> None:
     assert_positive(smoke.cells(key))
 
 
+# Not the CMAP rows: their smoke runs are too short for /proc's 10 ms CPU ticks.
+@pytest.mark.parametrize("key", ["send-64", "batch-64"])
+def test_smoke_row_notes_the_workers_and_the_daemons_cpu(smoke: Smoke, key: str) -> None:
+    # What explains a ratio: CPU per message of the worker, and of the three daemons while
+    # it ran (corosync works more per message for a slower client).
+    note = smoke.cells(key)[3]
+    workers = re.search(r"(?<!daemons' )CPU/msg ÷ C: (\d+\.\d\d)", note)
+    daemons = re.search(r"daemons' CPU/msg ÷ C: (\d+\.\d\d)", note)
+    assert workers and daemons, note
+    assert float(workers.group(1)) > 0 and float(daemons.group(1)) > 0, note
+
+
 def test_smoke_ran_both_rounds(smoke: Smoke) -> None:
     assert smoke.results["rounds"] == 2
     for row in smoke.results["rows"]:
