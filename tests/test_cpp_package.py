@@ -3,7 +3,7 @@
 (examples/cpp/cluster_tool) and a separately compiled pybind11 extension
 (examples/cpp/cpg_sender) build against it with find_package, and run against real daemons.
 The extension sends through a corosync.CPG created in Python, using the one copy of the core
-the process has."""
+the process has, and dispatches it without the GIL."""
 
 from __future__ import annotations
 
@@ -85,7 +85,7 @@ def test_a_cpp_program_built_against_the_package_uses_cpg_and_cmap(
 # through it, received by Python on the same handle.
 SENDER_PROGRAM = textwrap.dedent(
     """
-    import sys
+    import select
     import corosync, cpg_sender
     got = []
     cpg = corosync.CPG(on_deliver=lambda group, nodeid, pid, message: got.append(message))
@@ -94,6 +94,12 @@ SENDER_PROGRAM = textwrap.dedent(
     while not got:
         cpg.dispatch(corosync.DispatchFlags.ONE)
     print("received", got[0].decode())
+    # Dispatched by C++ without the GIL: the Python callback takes it back itself.
+    cpg_sender.send(cpg, "dispatched by C++")
+    while len(got) < 2:
+        select.select([cpg.fileno()], [], [], 10)
+        assert cpg_sender.dispatch_pending(cpg)
+    print("received", got[1].decode())
     print("nodeid", cpg_sender.local_nodeid(cpg))
     print("tags", cpg_sender.header_abi_tag == cpg_sender.library_abi_tag)
     maps = open("/proc/self/maps").read().splitlines()
@@ -126,6 +132,7 @@ def test_a_separately_built_extension_sends_through_a_cpg_made_in_python(
     assert program.returncode == 0, stdout + stderr
     assert stdout.splitlines() == [
         "received sent by C++",
+        "received dispatched by C++",
         "nodeid 1",
         "tags True",
         "copies 1",  # the package's and the prefix's library share a soname: loaded once

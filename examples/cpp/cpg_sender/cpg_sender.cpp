@@ -4,6 +4,7 @@
 //   import corosync, cpg_sender
 //   cpg = corosync.CPG(on_deliver=...); cpg.join("g")
 //   cpg_sender.send(cpg, "from C++")      # then cpg.dispatch() delivers it
+//   cpg_sender.dispatch_pending(cpg)      # or C++ dispatches it, without the GIL
 //
 // The handle's cxx_handle() capsule carries the corosync::Cpg*; its name holds the ABI tag of
 // the corosync_cxx headers the Python package was built with, so headers of another version
@@ -44,6 +45,19 @@ PYBIND11_MODULE(cpg_sender, m) {
       py::arg("cpg"), py::arg("message"),
       "Send `message` to the group `cpg` has joined, from C++ (corosync::Cpg::mcast_joined). "
       "corosync's errors come as RuntimeError with corosync's message.");
+  m.def(
+      "dispatch_pending",
+      [](const py::object& handle) {
+        py::object capsule;
+        corosync::Cpg& cpg = cpg_of(handle, capsule);
+        // Without the GIL, as a C++ event loop would run it: the handle's Python callbacks
+        // take the GIL themselves.
+        py::gil_scoped_release released;
+        return cpg.try_dispatch(corosync::DispatchFlags::All) == corosync::Handle::TryResult::Done;
+      },
+      py::arg("cpg"),
+      "Run the callbacks of what is queued, from C++ without the GIL (Handle::try_dispatch); "
+      "False if another thread was dispatching the handle, and nothing was done.");
   m.def(
       "local_nodeid",
       [](const py::object& handle) {
