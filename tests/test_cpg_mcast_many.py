@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import array
+import select
+import threading
+import time
 from collections.abc import Iterator
 
 import pytest
@@ -77,6 +80,44 @@ def test_a_full_send_window_raises_try_again_saying_how_many_went(
     assert e.value.sent == 5  # type: ignore[attr-defined]
     pump([cpg], lambda: len(recorder.messages()) == 5)
     assert recorder.messages() == [b"m%d" % i for i in range(5)]
+
+
+def test_a_batch_beyond_the_send_window_goes_whole_while_another_thread_dispatches(
+    open_cpg: CpgFactory, group: str
+) -> None:
+    # The items the window takes go in one run; the next waits for room (the other thread's
+    # dispatch brings the earlier ones back), then a run starts again behind it.
+    cpg, recorder = joined(open_cpg, group, send_window_messages=8, retry_timeout=30)
+    messages = [b"w%d" % i for i in range(200)]
+    done = threading.Event()
+
+    def dispatch_until_done() -> None:
+        while not done.is_set():
+            select.select([cpg.fileno()], [], [], 0.1)
+            cpg.dispatch(corosync.DispatchFlags.ALL)
+
+    dispatcher = threading.Thread(target=dispatch_until_done)
+    dispatcher.start()
+    try:
+        assert cpg.mcast_many(messages) == 200
+        deadline = time.monotonic() + 15
+        while len(recorder.messages()) < 200 and time.monotonic() < deadline:
+            time.sleep(0.01)
+    finally:
+        done.set()
+        dispatcher.join()
+    assert recorder.messages() == messages
+
+
+def test_small_and_large_items_keep_their_order(open_cpg: CpgFactory, group: str) -> None:
+    # Small items go in runs under one lock; one above 16 KiB (which could wait) goes on
+    # its own between them.
+    cpg, recorder = joined(open_cpg, group)
+    big = b"B" * (64 << 10)
+    messages = [b"s0", big, b"s1", b"s2", big + b"2", b"s3"]
+    assert cpg.mcast_many(messages) == 6
+    pump([cpg], lambda: len(recorder.messages()) == 6)
+    assert recorder.messages() == messages
 
 
 def test_a_group_not_joined_raises_not_exist_with_nothing_sent(

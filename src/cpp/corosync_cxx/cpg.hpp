@@ -155,6 +155,12 @@ class Cpg : public ServiceHandle {
   // cpg_mcast_joined.
   void send(CpgConnection& c, cpg_guarantee_t guarantee, const iovec* iov, unsigned count,
             uint64_t total, const RetryPolicy& retry);
+  // Sends, in order, the messages at the front of `messages` that go without waiting: as
+  // many as the send window takes (counted under one lock), each at most
+  // kNeverWaitLargest, under one hold of the call mutex (none if another thread holds it).
+  // Returns how many went; it stops at the first that would wait or failed.
+  size_t send_at_once(CpgConnection& c, cpg_guarantee_t guarantee, const ConstBuffer* messages,
+                      size_t count);
   void drop(CpgConnection& c) noexcept;
 
   CpgOptions options_;

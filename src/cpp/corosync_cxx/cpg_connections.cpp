@@ -120,9 +120,11 @@ bool CpgGroups::try_reserve(CpgConnection& c, uint64_t bytes) {
   return true;
 }
 
-void CpgGroups::release(CpgConnection& c, uint64_t bytes) {
+void CpgGroups::release(CpgConnection& c, uint64_t bytes) { release(c, 1, bytes); }
+
+void CpgGroups::release(CpgConnection& c, uint64_t messages, uint64_t bytes) {
   std::lock_guard<std::mutex> lock(mutex);
-  sub_unconfirmed(c, 1, bytes);
+  sub_unconfirmed(c, messages, bytes);
 }
 
 void CpgGroups::wake_senders() {

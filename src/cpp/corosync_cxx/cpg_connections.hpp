@@ -113,9 +113,25 @@ struct CpgGroups {
   static constexpr std::chrono::milliseconds kOpenCheck{100};
   // reserve() that never waits: false, with nothing counted, while `bytes` do not fit.
   bool try_reserve(CpgConnection& c, uint64_t bytes);
+  // try_reserve() for `count` messages in turn, the i-th of size_of(i) bytes, under one
+  // lock: how many were counted, stopping at the first that does not fit or is larger than
+  // `largest`.
+  template <class SizeOf>
+  size_t try_reserve_each(CpgConnection& c, size_t count, uint64_t largest, SizeOf&& size_of) {
+    std::lock_guard<std::mutex> lock(mutex);
+    size_t n = 0;
+    for (; n < count; ++n) {
+      uint64_t bytes = size_of(n);
+      if (bytes > largest || !fits(bytes)) break;
+      add_unconfirmed(c, 1, bytes);
+    }
+    return n;
+  }
   // A message of `bytes` on `c` is no longer outstanding: it came back to this process,
   // or its send failed.
   void release(CpgConnection& c, uint64_t bytes);
+  // The same for `messages` messages of `bytes` in all (reserved, then not sent).
+  void release(CpgConnection& c, uint64_t messages, uint64_t bytes);
   // Wakes senders waiting for the window (close()).
   void wake_senders();
 

@@ -237,7 +237,8 @@ Handle::TryResult Handle::try_dispatch(DispatchFlags flags, const std::function<
     run_one();
     return TryResult::Done;
   }
-  for (unsigned events = 1; step(events == 1) != Step::Empty; ++events) {
+  // The handle's mutex is held throughout: each step need not take it again.
+  for (unsigned events = 1; step_locked(events == 1) != Step::Empty; ++events) {
     if (settle_due()) return TryResult::WouldWait;
     if (yield && events % 64 == 0) yield();
   }
@@ -245,8 +246,12 @@ Handle::TryResult Handle::try_dispatch(DispatchFlags flags, const std::function<
 }
 
 Handle::Step Handle::step(bool pass_begins) {
+  std::lock_guard<std::recursive_mutex> lock(state_->mutex);
+  return step_locked(pass_begins);
+}
+
+Handle::Step Handle::step_locked(bool pass_begins) {
   HandleState& s = *state_;
-  std::lock_guard<std::recursive_mutex> lock(s.mutex);
   if (!s.open) return Step::Empty;
   s.pass_begins = pass_begins;
   DispatchingScope scope(s);

@@ -291,6 +291,8 @@ class Handle {
   // One C dispatch call's worth; `pass_begins` for the first step of a pass over what is
   // queued (see HandleState::pass_begins).
   Step step(bool pass_begins);
+  // step() with the handle's mutex already held by this thread.
+  Step step_locked(bool pass_begins);
   // Steps, as one pass, until a callback has run (true) or nothing is queued (false).
   bool run_one();
   // Waits until the fd is readable; false when the handle was closed meanwhile.
