@@ -367,6 +367,9 @@ class TestBlockingDispatch:
         self, open_cpg: CpgFactory, group: str, flags: DispatchFlags
     ) -> None:
         cpg, _ = joined(open_cpg, group)
+        # Python's own SIGINT handler, as under a terminal: a run started by nohup, or as a
+        # background job of a script, has SIGINT ignored, and the dispatch would wait on.
+        previous = signal.signal(signal.SIGINT, signal.default_int_handler)
         timer = threading.Timer(0.3, os.kill, (os.getpid(), signal.SIGINT))
         timer.start()
         try:
@@ -374,6 +377,7 @@ class TestBlockingDispatch:
                 cpg.dispatch(flags)
         finally:
             timer.join()
+            signal.signal(signal.SIGINT, previous)
 
     def test_nonblocking_flavours_return_when_nothing_is_queued(
         self, open_cpg: CpgFactory, group: str

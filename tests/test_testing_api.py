@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pydoc
 import re
+import signal
 import subprocess
 from typing import assert_type
 
@@ -41,3 +42,21 @@ def test_popen_output_type_follows_text_arguments() -> None:
         assert as_bytes.communicate(timeout=10)[0] == b"hi\n"
         assert as_text.communicate(timeout=10)[0] == "hi\n"
         assert decoded.communicate(timeout=10)[0] == "hi\n"
+
+
+def test_popen_starts_programs_with_every_signal_at_its_default() -> None:
+    # A run started by nohup, or as a background job of a script, inherits SIGHUP or SIGINT
+    # ignored, and exec keeps an ignored signal ignored: a program that a test stops with
+    # SIGINT (as Ctrl-C would) or SIGHUP would go on running.
+    with Cluster(1) as cluster:
+        ignored = (signal.SIGINT, signal.SIGHUP, signal.SIGQUIT)
+        saved = {signum: signal.signal(signum, signal.SIG_IGN) for signum in ignored}
+        try:
+            proc = cluster.node(1).popen(
+                ["grep", "^SigIgn:", "/proc/self/status"], stdout=subprocess.PIPE, text=True
+            )
+        finally:
+            for signum, handler in saved.items():
+                signal.signal(signum, handler)
+        out, _ = proc.communicate(timeout=10)
+    assert int(out.split()[1], 16) == 0, f"the program started with signals ignored: {out}"

@@ -347,9 +347,15 @@ class Node:
         collection or interpreter exit) SIGTERMs it if it still runs, SIGKILLs it a second
         later, and reaps it. ``ip netns exec`` execs the program in place, so the Popen's
         pid is the program's own and the signals reach it.
+
+        The program starts with every signal at its default action, as from a terminal:
+        a test run started by ``nohup``, or as a background job of a script, has SIGHUP or
+        SIGINT ignored, which exec would otherwise pass on, and a program that a test stops
+        with SIGINT (as Ctrl-C does) or SIGHUP would go on running.
         """
+        # env(1) of coreutils resets them and execs in place too, keeping the pid.
         proc = subprocess.Popen(
-            netns.exec_argv(self.netns, argv),
+            netns.exec_argv(self.netns, ["env", "--default-signal", *argv]),
             text=text,
             encoding=encoding,
             errors=errors,
