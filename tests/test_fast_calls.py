@@ -4,6 +4,8 @@ alike: these tests pin the edges where one hands over to the other."""
 
 from __future__ import annotations
 
+import types
+
 import pytest
 from conftest import CpgFactory
 from cpg_events import joined, pump
@@ -97,3 +99,36 @@ def test_a_callbacks_exception_comes_out_of_the_fast_dispatch(
     cpg.mcast(b"x")
     with pytest.raises(LookupError, match="from the callback"):
         pump([cpg], lambda: False)
+
+
+@pytest.mark.parametrize("name", ["mcast", "dispatch"])
+def test_the_per_message_methods_are_method_descriptors(name: str) -> None:
+    # As methods written in C are: CPython calls one without first making a bound method
+    # object, which a pybind11 method (an instancemethod) costs on every call.
+    assert isinstance(vars(corosync.CPG)[name], types.MethodDescriptorType)
+    assert getattr(corosync.CPG, name).__doc__.startswith(f"{name}(self: ")
+
+
+def test_every_way_of_calling_them_reaches_the_same_method(
+    open_cpg: CpgFactory, group: str
+) -> None:
+    cpg, recorder = joined(open_cpg, group)
+    bound = cpg.mcast
+    corosync.CPG.mcast(cpg, b"unbound")
+    bound(b"bound")
+    # Keywords, and more arguments than the descriptor's call keeps on its stack (8): the
+    # full path, given the instance in front of the arguments.
+    cpg.mcast(b"key", b"words", guarantee=corosync.Guarantee.AGREED)
+    cpg.mcast(*[b"%d" % i for i in range(10)], guarantee=corosync.Guarantee.AGREED, group=group)
+    corosync.CPG.dispatch(cpg, DispatchFlags.ALL)
+    expected = [b"unbound", b"bound", b"keywords", b"0123456789"]
+    pump([cpg], lambda: recorder.messages() == expected)
+
+
+@pytest.mark.parametrize("name", ["mcast", "dispatch"])
+def test_a_method_given_another_object_as_self_raises_type_error(name: str) -> None:
+    with pytest.raises(
+        TypeError,
+        match=rf"^descriptor '{name}' for '[\w.]*CPG' objects doesn't apply to a 'int' object$",
+    ):
+        getattr(corosync.CPG, name)(42, b"x")

@@ -551,7 +551,7 @@ void bind_cpg(py::module_& m) {
   brief_argument_errors(cls);
   FastDispatch<PyCpg, handle_of>::install(cls);
   cpg_type = reinterpret_cast<PyTypeObject*>(cls.ptr());
-  put_fast_path(cls, "mcast", fast_mcast, &mcast_next);
+  put_fast_path<fast_mcast>(cls, "mcast", &mcast_next);
 }
 
 }  // namespace corosync::python

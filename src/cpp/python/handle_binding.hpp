@@ -90,7 +90,7 @@ class FastDispatch {
   template <class... Extra>
   static void install(py::class_<Owner, Extra...>& cls) {
     type_ = reinterpret_cast<PyTypeObject*>(cls.ptr());
-    put_fast_path(cls, "dispatch", &call, &next_);
+    put_fast_path<&FastDispatch::call>(cls, "dispatch", &next_);
   }
 
  private:
