@@ -339,6 +339,11 @@ std::vector<std::string> Cpg::joined_groups() const {
 std::shared_ptr<CpgConnection> Cpg::joined_connection(const CpgName* group,
                                                       const char* function) const {
   std::lock_guard<std::mutex> lock(groups_->mutex);
+  return joined_locked(group, function);
+}
+
+std::shared_ptr<CpgConnection> Cpg::joined_locked(const CpgName* group,
+                                                  const char* function) const {
   std::shared_ptr<CpgConnection> found;
   size_t joined = 0;
   for (auto& c : groups_->connections) {
@@ -463,10 +468,15 @@ bool Cpg::try_mcast_joined(const CpgName* group, cpg_guarantee_t guarantee,
   check_open("cpg_mcast_joined");
   MessageParts parts(buffers, count);
   if (parts.total() > kNeverWaitLargest) return false;
-  std::shared_ptr<CpgConnection> c = joined_connection(group, "cpg_mcast_joined");
-  // The groups' mutex is never held across a wait or a callback, so taking it cannot wait
-  // long; the call mutex is held across calls that wait for the daemon (a leave).
-  if (!groups_->try_reserve(*c, parts.total())) return false;
+  std::shared_ptr<CpgConnection> c;
+  {
+    // The groups' mutex is never held across a wait or a callback, so taking it cannot wait
+    // long; the call mutex is held across calls that wait for the daemon (a leave). One
+    // hold finds the connection and takes its room in the send window.
+    std::lock_guard<std::mutex> lock(groups_->mutex);
+    c = joined_locked(group, "cpg_mcast_joined");
+    if (!groups_->try_reserve_locked(*c, parts.total())) return false;
+  }
   cs_error_t rc = try_run(*c, [&](uint64_t h) {
     return cpg_mcast_joined(h, guarantee, parts.iov(), parts.count());
   });

@@ -145,8 +145,13 @@ class Cpg : public ServiceHandle {
  private:
   std::shared_ptr<CpgConnection> open_connection(bool control, const char* function,
                                                  std::string group = {});
+  // The connection that joined `group` (null: the one group joined); Error NOT_EXIST or
+  // INVALID_PARAM, naming `function`, if there is none or several and no name.
   std::shared_ptr<CpgConnection> joined_connection(const CpgName* group,
                                                    const char* function) const;
+  // joined_connection() with `groups_->mutex` held.
+  std::shared_ptr<CpgConnection> joined_locked(const CpgName* group,
+                                               const char* function) const;
   // Finalizes and drops the connections whose leave has been dispatched, unless none was
   // or the dispatch may not wait (no_waiting); the handle's mutex is held and no C
   // dispatch call of theirs is running.

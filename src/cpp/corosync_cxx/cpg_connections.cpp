@@ -115,6 +115,10 @@ bool CpgGroups::any_joined() const {
 
 bool CpgGroups::try_reserve(CpgConnection& c, uint64_t bytes) {
   std::lock_guard<std::mutex> lock(mutex);
+  return try_reserve_locked(c, bytes);
+}
+
+bool CpgGroups::try_reserve_locked(CpgConnection& c, uint64_t bytes) {
   if (!fits(bytes)) return false;
   add_unconfirmed(c, 1, bytes);
   return true;

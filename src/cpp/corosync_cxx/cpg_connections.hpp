@@ -113,6 +113,8 @@ struct CpgGroups {
   static constexpr std::chrono::milliseconds kOpenCheck{100};
   // reserve() that never waits: false, with nothing counted, while `bytes` do not fit.
   bool try_reserve(CpgConnection& c, uint64_t bytes);
+  // try_reserve() with `mutex` held.
+  bool try_reserve_locked(CpgConnection& c, uint64_t bytes);
   // try_reserve() for `count` messages in turn, the i-th of size_of(i) bytes, under one
   // lock: how many were counted, stopping at the first that does not fit or is larger than
   // `largest`.
