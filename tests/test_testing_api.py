@@ -6,6 +6,7 @@ import pydoc
 import re
 import signal
 import subprocess
+from pathlib import Path
 from typing import assert_type
 
 import corosync.testing
@@ -60,3 +61,14 @@ def test_popen_starts_programs_with_every_signal_at_its_default() -> None:
                 signal.signal(signum, handler)
         out, _ = proc.communicate(timeout=10)
     assert int(out.split()[1], 16) == 0, f"the program started with signals ignored: {out}"
+
+
+def test_popen_runs_a_program_whose_path_holds_an_equals_sign(tmp_path: Path) -> None:
+    # What resets the signals must not take such a path for a NAME=VALUE (env(1) would).
+    program = tmp_path / "a=b" / "prog"
+    program.parent.mkdir()
+    program.write_text('#!/bin/sh\necho ran "$@"\n')
+    program.chmod(0o755)
+    with Cluster(1) as cluster:
+        proc = cluster.node(1).popen([str(program), "x=1"], stdout=subprocess.PIPE, text=True)
+        assert proc.communicate(timeout=10)[0] == "ran x=1\n"

@@ -135,6 +135,12 @@ def _stopped(pid: int) -> bool:
     return state in (b"T", b"t")
 
 
+#: Runs the command that follows with every signal at its default action: env(1) of
+#: coreutils resets them, then a shell execs the command, which env would take for a
+#: NAME=VALUE if its path held "=". Each execs in place, so the pid stays the program's.
+_DEFAULT_SIGNALS = ["env", "--default-signal", "--", "/bin/sh", "-c", 'exec "$0" "$@"']
+
+
 class Node:
     """One corosync daemon of a :class:`Cluster`, in its own network namespace.
 
@@ -353,9 +359,8 @@ class Node:
         SIGINT ignored, which exec would otherwise pass on, and a program that a test stops
         with SIGINT (as Ctrl-C does) or SIGHUP would go on running.
         """
-        # env(1) of coreutils resets them and execs in place too, keeping the pid.
         proc = subprocess.Popen(
-            netns.exec_argv(self.netns, ["env", "--default-signal", *argv]),
+            netns.exec_argv(self.netns, [*_DEFAULT_SIGNALS, *argv]),
             text=text,
             encoding=encoding,
             errors=errors,
