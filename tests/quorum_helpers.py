@@ -16,7 +16,7 @@ import corosync
 from corosync import DispatchFlags, RingId, TrackFlags
 from corosync.cmap import CmapMap
 from corosync.quorum import Quorum, QuorumNodelist, QuorumNotify
-from corosync.testing import Cluster, Node, QuorumStatus
+from corosync.testing import Cluster, Node, QdeviceOptions, QuorumStatus
 from corosync.votequorum import (
     ExpectedVotes,
     NodeState,
@@ -179,6 +179,13 @@ def status(node: Node) -> QuorumStatus:
     got = node.quorum_status()
     assert got is not None, f"node {node.nodeid} does not answer corosync-quorumtool"
     return got
+
+
+def device_decides_quorum() -> Cluster:
+    """A one-node cluster whose quorum device has 1 vote beside the node's (quorum 2): the
+    node is quorate only while a registered device casts its vote. A poll keeps the vote
+    for 120 s: a whole test."""
+    return Cluster(1, qdevice=QdeviceOptions(votes=1, timeout_ms=120_000))
 
 
 def ring_of(node: Node) -> RingId:

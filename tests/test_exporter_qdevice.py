@@ -9,10 +9,10 @@ from collections.abc import Iterator
 
 import pytest
 from exporter_helpers import Exporter, agrees
-from quorum_helpers import ring_of
+from quorum_helpers import device_decides_quorum, ring_of
 
 from corosync import Votequorum
-from corosync.testing import Cluster, Node, QdeviceOptions
+from corosync.testing import Node
 
 NAME = "pydevice"
 VOTES = "ha_cluster_corosync_member_votes"
@@ -20,8 +20,7 @@ VOTES = "ha_cluster_corosync_member_votes"
 
 @pytest.fixture(scope="module")
 def node() -> Iterator[Node]:
-    # A poll keeps the device's vote for 120 s: the whole test.
-    with Cluster(1, qdevice=QdeviceOptions(votes=1, timeout_ms=120_000)) as cluster:
+    with device_decides_quorum() as cluster:
         yield cluster.node(1)
 
 

@@ -14,11 +14,18 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 
 import pytest
-from quorum_helpers import VotequorumRecorder, eventually, pump, ring_of, status
+from quorum_helpers import (
+    VotequorumRecorder,
+    device_decides_quorum,
+    eventually,
+    pump,
+    ring_of,
+    status,
+)
 
 import corosync
 from corosync import CsError, RingId, TrackFlags
-from corosync.testing import Cluster, Node, QdeviceOptions, QdeviceStatus
+from corosync.testing import Node, QdeviceStatus
 from corosync.votequorum import (
     VOTEQUORUM_QDEVICE_MAX_NAME_LEN,
     VOTEQUORUM_QDEVICE_NODEID,
@@ -181,8 +188,7 @@ def test_what_corosync_refuses_of_a_registered_device(vq: Votequorum, corosync_n
 
 @pytest.fixture(scope="class")
 def device_node() -> Iterator[Node]:
-    # 1 vote and a device of 1: quorum 2. A poll keeps the vote for the whole test.
-    with Cluster(1, qdevice=QdeviceOptions(votes=1, timeout_ms=120_000)) as cluster:
+    with device_decides_quorum() as cluster:
         yield cluster.node(1)
 
 
