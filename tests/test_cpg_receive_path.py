@@ -1,5 +1,5 @@
-"""What the receive path's shortcuts must never show: large messages reuse the bytes object
-of the previous one only when nobody kept it, and a busy group cannot starve another."""
+"""What the receive path's shortcuts must never show: a message reuses the bytes object of
+the previous one only when nobody kept it, and a busy group cannot starve another."""
 
 from __future__ import annotations
 
@@ -21,14 +21,13 @@ def payload(tag: int, size: int = LARGE) -> bytes:
     return bytes([tag]) * size
 
 
-#: Sizes from the smallest that the receive path reuses (beyond pymalloc) to beyond 1 MiB.
-REUSED_SIZES = [512, 1024, LARGE]
+#: One byte (CPython's shared objects, never reused), small (pymalloc's), 512 B and up
+#: (malloc's), large.
+REUSED_SIZES = [1, 64, 512, 1024, LARGE]
 
 
 @pytest.mark.parametrize("size", REUSED_SIZES)
-def test_a_kept_large_message_is_never_overwritten(
-    open_cpg: CpgFactory, group: str, size: int
-) -> None:
+def test_a_kept_message_is_never_overwritten(open_cpg: CpgFactory, group: str, size: int) -> None:
     cpg, recorder = joined(open_cpg, group)  # the recorder keeps every message
     for tag in range(4):
         cpg.mcast(payload(tag, size))
@@ -37,7 +36,7 @@ def test_a_kept_large_message_is_never_overwritten(
 
 
 @pytest.mark.parametrize("size", REUSED_SIZES)
-def test_a_large_message_kept_through_a_view_is_never_overwritten(
+def test_a_message_kept_through_a_view_is_never_overwritten(
     open_cpg: CpgFactory, group: str, size: int
 ) -> None:
     views: list[memoryview] = []
@@ -46,11 +45,11 @@ def test_a_large_message_kept_through_a_view_is_never_overwritten(
     for tag in range(4):
         cpg.mcast(payload(tag, size))
     pump([cpg], lambda: len(views) == 4)
-    assert [bytes(v) for v in views] == [payload(tag, 16) for tag in range(4)]
+    assert [bytes(v) for v in views] == [payload(tag, min(16, size)) for tag in range(4)]
 
 
 @pytest.mark.parametrize("size", [*REUSED_SIZES, 1024 * 1024 + 1])
-def test_a_dropped_large_message_hashed_in_its_callback_leaves_no_stale_hash(
+def test_a_dropped_message_hashed_in_its_callback_leaves_no_stale_hash(
     open_cpg: CpgFactory, group: str, size: int
 ) -> None:
     # The callback hashes each message and drops it: if its bytes object were reused with

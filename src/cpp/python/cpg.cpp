@@ -228,19 +228,19 @@ void mcast_joined(Cpg& cpg, const CpgName* group, cpg_guarantee_t guarantee,
 // cpg.mcast(buffer), the call made once per message, without pybind11's dispatcher
 // (fast_calls.hpp); any other call goes on to it.
 PyTypeObject* cpg_type = nullptr;
-FastCall mcast_next = nullptr;
+FastPath mcast_path;
 
-PyObject* fast_mcast(PyObject* fn, PyObject* const* args, Py_ssize_t nargsf,
+PyObject* fast_mcast(PyObject* self, PyObject* const* args, Py_ssize_t nargsf,
                      PyObject* kwnames) {
-  if (!kwnames && PyVectorcall_NARGS(nargsf) == 2)
-    if (PyCpg* self = exact_instance<PyCpg>(args[0], cpg_type)) {
+  if (!kwnames && PyVectorcall_NARGS(nargsf) == 1)
+    if (PyCpg* cpg = exact_instance<PyCpg>(self, cpg_type)) {
       HeldBuffer held;
-      if (held.hold(args[1])) {
+      if (held.hold(args[0])) {
         ConstBuffer part = held.part();
-        return none_or_error([&] { mcast_joined(self->cpg, nullptr, CPG_TYPE_AGREED, &part, 1); });
+        return none_or_error([&] { mcast_joined(cpg->cpg, nullptr, CPG_TYPE_AGREED, &part, 1); });
       }
     }
-  return mcast_next(fn, args, nargsf, kwnames);
+  return mcast_path.fallback(self, args, nargsf, kwnames);
 }
 
 // Rethrows the exception being handled as a Python one (corosync::Error through the
@@ -551,7 +551,7 @@ void bind_cpg(py::module_& m) {
   brief_argument_errors(cls);
   FastDispatch<PyCpg, handle_of>::install(cls);
   cpg_type = reinterpret_cast<PyTypeObject*>(cls.ptr());
-  put_fast_path<fast_mcast>(cls, "mcast", &mcast_next);
+  mcast_path.install(cls, "mcast", &fast_mcast);
 }
 
 }  // namespace corosync::python

@@ -24,62 +24,32 @@ using FastCall = PyObject* (*)(PyObject*, PyObject* const*, Py_ssize_t, PyObject
 // (as every pybind11 function is), else null.
 PyMethodDef* fastcall_def(PyObject* function);
 
-// The pybind11 function behind method `name` of `cls` (borrowed; the class keeps it), which
-// fastcall_def accepts; std::logic_error if there is none.
-PyObject* pybind11_method(py::handle cls, const char* name);
+// A fast path in front of one pybind11 method. Keep it in a variable of static storage: the
+// method descriptor it makes refers to its PyMethodDef for as long as the class lives.
+class FastPath {
+ public:
+  // Puts `fast` in front of method `name` of `cls` (after brief_argument_errors(cls)).
+  // `fast` is called as a method written in C is, with the instance apart from the
+  // arguments; the calls it does not take it passes on to fallback().
+  //
+  // The method becomes a method descriptor, as methods written in C are: CPython calls one
+  // without making a bound method object first, which pybind11's methods (instancemethod
+  // objects) cost on every `obj.method(...)`: a garbage-collected allocation, its release
+  // and one more call, about 350 instructions of each (callgrind).
+  void install(py::handle cls, const char* name, FastCall fast);
 
-// Method `name` of `cls` as a method descriptor calling `Fast`; see put_fast_path.
-template <FastCall Fast>
-struct FastMethod {
-  static inline PyMethodDef def{};
-  // pybind11's function, kept for good: `Fast` passes its calls on to its dispatcher with the
-  // function's own self (its function record).
-  static inline PyObject* function = nullptr;
+  // Calls what ran before the fast path, pybind11's dispatcher, which takes the instance as
+  // the first of the arguments.
+  PyObject* fallback(PyObject* self, PyObject* const* args, Py_ssize_t nargsf,
+                     PyObject* kwnames) const;
 
-  // CPython calls a method descriptor with the instance apart from the arguments; `Fast`,
-  // like pybind11's dispatcher, takes the instance as the first of them.
-  static PyObject* call(PyObject* self, PyObject* const* args, Py_ssize_t nargsf,
-                        PyObject* kwnames) {
-    Py_ssize_t nargs = PyVectorcall_NARGS(nargsf);
-    Py_ssize_t n = nargs + (kwnames ? PyTuple_GET_SIZE(kwnames) : 0);
-    PyObject* small[8];
-    PyObject** all = small;
-    if (n + 1 > 8) {
-      all = static_cast<PyObject**>(PyMem_Malloc(sizeof(PyObject*) * (n + 1)));
-      if (!all) return PyErr_NoMemory();
-    }
-    all[0] = self;
-    for (Py_ssize_t i = 0; i < n; ++i) all[i + 1] = args[i];
-    PyObject* result = Fast(PyCFunction_GET_SELF(function), all, nargs + 1, kwnames);
-    if (all != small) PyMem_Free(all);
-    return result;
-  }
+ private:
+  PyMethodDef def_{};
+  // pybind11's function, kept for good: the fallback passes it (its function record) to
+  // the dispatcher as the dispatcher's own self.
+  PyObject* function_ = nullptr;
+  FastCall dispatcher_ = nullptr;
 };
-
-// Puts `Fast` in front of method `name` of `cls` (after brief_argument_errors(cls)); what
-// ran before it is stored in `*next`, for `Fast` to call with the calls it does not take.
-//
-// The method becomes a method descriptor, as methods written in C are: CPython calls one
-// without making a bound method object first, which pybind11's methods (instancemethod
-// objects) cost on every `obj.method(...)`: a garbage-collected allocation, its release and
-// one more call, about 350 instructions of each (callgrind).
-template <FastCall Fast>
-void put_fast_path(py::handle cls, const char* name, FastCall* next) {
-  PyObject* function = pybind11_method(cls, name);
-  PyMethodDef* pybind11_def = fastcall_def(function);
-  *next = reinterpret_cast<FastCall>(reinterpret_cast<void (*)()>(pybind11_def->ml_meth));
-  using Method = FastMethod<Fast>;
-  Method::function = Py_NewRef(function);
-  Method::def = {name,
-                 reinterpret_cast<PyCFunction>(reinterpret_cast<void (*)()>(&Method::call)),
-                 METH_FASTCALL | METH_KEYWORDS, pybind11_def->ml_doc};
-  auto* type = reinterpret_cast<PyTypeObject*>(cls.ptr());
-  py::object descriptor =
-      py::reinterpret_steal<py::object>(PyDescr_NewMethod(type, &Method::def));
-  if (!descriptor || PyDict_SetItemString(type->tp_dict, name, descriptor.ptr()) != 0)
-    throw py::error_already_set();
-  PyType_Modified(type);
-}
 
 // The C++ object of `obj` if it is an instance of exactly `type` (a pybind11 class whose
 // instances keep the object's pointer in place: one C++ base, holder constructed); else null.
@@ -91,13 +61,27 @@ T* exact_instance(PyObject* obj, PyTypeObject* type) {
   return static_cast<T*>(inst->simple_value_holder[0]);
 }
 
-// Runs `call` and returns None, or null with the Python error set: C++ exceptions go
-// through the module's translators, as in pybind11's dispatcher.
+// `o` as a long if it is an int (an IntEnum too, not a bool) from `lo` to `hi`; false for
+// anything else, which a fast path leaves to the full check and its error.
+inline bool int_in_range(PyObject* o, long lo, long hi, long& value) {
+  if (!PyLong_Check(o) || PyBool_Check(o)) return false;
+  long v = PyLong_AsLong(o);
+  if (v == -1 && PyErr_Occurred()) {
+    PyErr_Clear();
+    return false;
+  }
+  if (v < lo || v > hi) return false;
+  value = v;
+  return true;
+}
+
+// Runs `call`, which returns a py::object, and returns that object (a new reference), or
+// null with the Python error set: C++ exceptions go through the module's translators, as in
+// pybind11's dispatcher.
 template <class Call>
-PyObject* none_or_error(Call&& call) {
+PyObject* result_or_error(Call&& call) {
   try {
-    call();
-    Py_RETURN_NONE;
+    return call().release().ptr();
   }
 #ifdef __GLIBCXX__
   catch (abi::__forced_unwind&) {
@@ -110,6 +94,15 @@ PyObject* none_or_error(Call&& call) {
     py::detail::try_translate_exceptions();
   }
   return nullptr;
+}
+
+// Runs `call` and returns None, or null with the Python error set, as result_or_error.
+template <class Call>
+PyObject* none_or_error(Call&& call) {
+  return result_or_error([&] {
+    call();
+    return py::none();
+  });
 }
 
 }  // namespace corosync::python

@@ -90,35 +90,30 @@ class FastDispatch {
   template <class... Extra>
   static void install(py::class_<Owner, Extra...>& cls) {
     type_ = reinterpret_cast<PyTypeObject*>(cls.ptr());
-    put_fast_path<&FastDispatch::call>(cls, "dispatch", &next_);
+    path_.install(cls, "dispatch", &FastDispatch::call);
   }
 
  private:
-  static PyObject* call(PyObject* fn, PyObject* const* args, Py_ssize_t nargsf,
+  static PyObject* call(PyObject* self, PyObject* const* args, Py_ssize_t nargsf,
                         PyObject* kwnames) {
     Py_ssize_t n = PyVectorcall_NARGS(nargsf);
     DispatchFlags flags = DispatchFlags::All;
-    if (!kwnames && (n == 1 || (n == 2 && flags_of(args[1], flags))))
-      if (Owner* self = exact_instance<Owner>(args[0], type_))
-        return none_or_error([&] { dispatch_from_python(HandleOf(*self), flags); });
-    return next_(fn, args, nargsf, kwnames);
+    if (!kwnames && (n == 0 || (n == 1 && flags_of(args[0], flags))))
+      if (Owner* owner = exact_instance<Owner>(self, type_))
+        return none_or_error([&] { dispatch_from_python(HandleOf(*owner), flags); });
+    return path_.fallback(self, args, nargsf, kwnames);
   }
 
   // An int (or DispatchFlags) naming a flag; anything else is left to the full check.
   static bool flags_of(PyObject* o, DispatchFlags& flags) {
-    if (!PyLong_Check(o) || PyBool_Check(o)) return false;
-    long v = PyLong_AsLong(o);
-    if (v == -1 && PyErr_Occurred()) {
-      PyErr_Clear();
-      return false;
-    }
-    if (v < CS_DISPATCH_ONE || v > CS_DISPATCH_ONE_NONBLOCKING) return false;
+    long v = 0;
+    if (!int_in_range(o, CS_DISPATCH_ONE, CS_DISPATCH_ONE_NONBLOCKING, v)) return false;
     flags = static_cast<DispatchFlags>(v);
     return true;
   }
 
   static inline PyTypeObject* type_ = nullptr;
-  static inline FastCall next_ = nullptr;
+  static inline FastPath path_;
 };
 
 }  // namespace corosync::python

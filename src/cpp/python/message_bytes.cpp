@@ -31,7 +31,7 @@ void forget_hash(PyObject* bytes) {
 }  // namespace
 
 pybind11::object MessageBytes::take(const void* data, size_t size) {
-  if (kReuse && size >= kSmallest && sole_reference(spare_) &&
+  if (kReuse && sole_reference(spare_) &&
       static_cast<size_t>(PyBytes_GET_SIZE(spare_.ptr())) == size) {
     pybind11::object message = std::move(spare_);
     std::memcpy(PyBytes_AS_STRING(message.ptr()), data, size);
@@ -46,9 +46,7 @@ pybind11::object MessageBytes::take(const void* data, size_t size) {
 }
 
 void MessageBytes::give_back(pybind11::object message) noexcept {
-  if (kReuse && sole_reference(message) &&
-      static_cast<size_t>(PyBytes_GET_SIZE(message.ptr())) >= kSmallest)
-    spare_ = std::move(message);
+  if (kReuse && sole_reference(message)) spare_ = std::move(message);
 }
 
 }  // namespace corosync::python
