@@ -22,6 +22,9 @@ import corosync
 from corosync.cmap import CMAP_KEYNAME_MAXLEN, ItemIterator, KeyIterator, TypedValue, ValueType
 from corosync.testing import Node
 
+#: The value size a get asks corosync for first (kFirstGetBuffer in the core's cmap.cpp).
+FIRST_GET_BUFFER = 960
+
 #: One value of each type, by key suffix.
 VALUES: dict[str, TypedValue] = {
     "bin": TypedValue(ValueType.BINARY, b"\x00\x01bin"),
@@ -199,12 +202,23 @@ class TestIteratorLifetime:
         self, counted: ConnectionRequests, prefix: str
     ) -> None:
         cmap = counted.handle
-        cmap.set(prefix + "s", "s" * 1000)
-        cmap.set(prefix + "b", b"\x00" * 1000)
+        text = "s" * (FIRST_GET_BUFFER - 1)  # corosync stores a STRING with its NUL
+        cmap.set(prefix + "s", text)
+        cmap.set(prefix + "b", b"\x00" * FIRST_GET_BUFFER)
         before = counted.count()
-        assert cmap[prefix + "s"] == "s" * 1000
-        assert cmap[prefix + "b"] == b"\x00" * 1000
+        assert cmap[prefix + "s"] == text
+        assert cmap.get(prefix + "b").value == b"\x00" * FIRST_GET_BUFFER
         assert counted.count() == before + 2
+
+    def test_a_get_of_a_value_beyond_the_first_buffer_costs_three_requests(
+        self, counted: ConnectionRequests, prefix: str
+    ) -> None:
+        # corosync answers a short buffer without the value's size: ask it, then read.
+        cmap = counted.handle
+        cmap.set(prefix + "b", b"\x01" * (FIRST_GET_BUFFER + 1))
+        before = counted.count()
+        assert cmap.get(prefix + "b").value == b"\x01" * (FIRST_GET_BUFFER + 1)
+        assert counted.count() == before + 3
 
     @pytest.mark.parametrize("kind", ["keys", "items"])
     def test_close_finalizes_corosyncs_iterator_once(

@@ -75,7 +75,7 @@ class Cmap : public ServiceHandle {
 
   cmap_map_t map() const noexcept { return map_; }
 
-  // cmap_get. Values that fit 1 KiB take one round trip; larger ones (up to 16 KiB) three:
+  // cmap_get. Values of up to 960 bytes take one round trip; larger ones (up to 16 KiB) three:
   // the daemon answers a short buffer with CS_ERR_INVALID_PARAM and no size. Throws
   // Error(CS_ERR_NOT_EXIST) for a missing key.
   CmapValue get(std::string_view key);

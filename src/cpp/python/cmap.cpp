@@ -193,19 +193,62 @@ CmapValue get_value(PyCmap& self, const py::str& key) {
   return without_gil([&] { return self.cmap.get(k); });
 }
 
+PyTypedValue get_typed(PyCmap& self, const py::str& key) {
+  CmapValue value = get_value(self, key);
+  return PyTypedValue(typed_value(value.type, value.data));
+}
+
+// cmap.get(key), the call made once per read, without pybind11's dispatcher
+// (fast_calls.hpp); any other call goes on to it.
+PyTypeObject* cmap_type = nullptr;
+FastPath get_path;
+
+PyObject* fast_get(PyObject* self, PyObject* const* args, Py_ssize_t nargsf, PyObject* kwnames) {
+  if (!kwnames && PyVectorcall_NARGS(nargsf) == 1 && PyUnicode_Check(args[0]))
+    if (PyCmap* cmap = exact_instance<PyCmap>(self, cmap_type))
+      return result_or_error(
+          [&] { return get_typed(*cmap, py::reinterpret_borrow<py::str>(args[0])); });
+  return get_path.fallback(self, args, nargsf, kwnames);
+}
+
 void set_value(PyCmap& self, const py::str& key, const SetValue& value,
                std::optional<cmap_value_types_t> type) {
   std::string k = utf8(key);
-  std::string what = "cmap.set(" + py::repr(key).cast<std::string>() + ")";
+  CallName what("cmap.set", key);
   if (!type) {
     std::optional<cmap_value_types_t> existing =
         without_gil([&] { return self.cmap.type_of(k); });
-    type = existing ? *existing : inferred_type(value, what.c_str());
+    type = existing ? *existing : inferred_type(value, what);
   }
-  EncodedValue encoded = encode_value(value, *type, what.c_str());
+  EncodedValue encoded = encode_value(value, *type, what);
   without_gil([&] {
     self.cmap.set(k, encoded.type, encoded.data.data(), encoded.data.size());
   });
+}
+
+// cmap.set(key, value[, type]), the call made once per write, without pybind11's
+// dispatcher; any other call (keywords, a type that is no ValueType) goes on to it.
+FastPath set_path;
+
+// A set's `type` argument: None, or an int (a ValueType) naming a value type.
+bool type_arg(PyObject* o, std::optional<cmap_value_types_t>& type) {
+  if (o == Py_None) return true;
+  long v = 0;
+  if (!int_in_range(o, CMAP_VALUETYPE_INT8, CMAP_VALUETYPE_BINARY, v)) return false;
+  type = static_cast<cmap_value_types_t>(v);
+  return true;
+}
+
+PyObject* fast_set(PyObject* self, PyObject* const* args, Py_ssize_t nargsf, PyObject* kwnames) {
+  Py_ssize_t n = PyVectorcall_NARGS(nargsf);
+  std::optional<cmap_value_types_t> type;
+  if (!kwnames && (n == 2 || (n == 3 && type_arg(args[2], type))) && PyUnicode_Check(args[0]))
+    if (PyCmap* cmap = exact_instance<PyCmap>(self, cmap_type))
+      return none_or_error([&] {
+        set_value(*cmap, py::reinterpret_borrow<py::str>(args[0]),
+                  py::reinterpret_borrow<SetValue>(args[1]), type);
+      });
+  return set_path.fallback(self, args, nargsf, kwnames);
 }
 
 bool contains(PyCmap& self, const py::object& key) {
@@ -350,18 +393,12 @@ void bind_cmap(py::module_& m) {
              std::string map = self.cmap.map() == CMAP_MAP_STATS ? "stats" : "icmap";
              return "<corosync.CMAP " + map + (self.cmap.closed() ? " closed>" : ">");
            })
-      .def(
-          "get",
-          [](PyCmap& self, const py::str& key) {
-            CmapValue value = get_value(self, key);
-            return PyTypedValue(typed_value(value.type, value.data));
-          },
-          py::arg("key"),
+      .def("get", &get_typed, py::arg("key"),
           "The value of `key` with its type, as TypedValue(type, value) (cmap_get). "
           "NotExistError (a KeyError) when it is missing. STRING values are str when they "
           "are UTF-8, else bytes; BINARY values are bytes. Values of every size corosync "
-          "stores (up to CMAP_MAX_VALUE_SIZE, 16 KiB) come back whole; those up to 1 KiB "
-          "take one round trip to the daemon, larger ones three.")
+          "stores (up to CMAP_MAX_VALUE_SIZE, 16 KiB) come back whole; those up to 960 "
+          "bytes take one round trip to the daemon, larger ones three.")
       .def(
           "__getitem__",
           [](PyCmap& self, const py::str& key) {
@@ -479,6 +516,9 @@ void bind_cmap(py::module_& m) {
            "again. ValueError for a track that ended or belongs to another handle.");
   brief_argument_errors(cls);
   FastDispatch<PyCmap, handle_of>::install(cls);
+  cmap_type = reinterpret_cast<PyTypeObject*>(cls.ptr());
+  get_path.install(cls, "get", &fast_get);
+  set_path.install(cls, "set", &fast_set);
 }
 
 }  // namespace corosync::python

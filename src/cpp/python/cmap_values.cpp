@@ -53,8 +53,8 @@ bool is_int(const py::handle& value) {
 bool is_buffer(const py::handle& value) { return PyObject_CheckBuffer(value.ptr()) != 0; }
 
 [[noreturn]] void wrong_type(const py::handle& value, cmap_value_types_t type,
-                             const char* what, const char* expected) {
-  throw py::type_error(std::string(what) + ": a " + type_name(type) + " value must be " +
+                             const CallName& what, const char* expected) {
+  throw py::type_error(what.text() + ": a " + type_name(type) + " value must be " +
                        expected + ", not " + python_type_name(value));
 }
 
@@ -74,10 +74,9 @@ bool integer_in_range(const py::handle& value, T& v) {
       return false;
     v = static_cast<T>(n);
   } else {
-    if (PyObject_RichCompareBool(value.ptr(), py::int_(0).ptr(), Py_LT) == 1) return false;
     unsigned long long n = PyLong_AsUnsignedLongLong(value.ptr());
     if (n == static_cast<unsigned long long>(-1) && PyErr_Occurred()) {
-      PyErr_Clear();  // above unsigned long long
+      PyErr_Clear();  // negative, or above unsigned long long: OverflowError either way
       return false;
     }
     if (n > std::numeric_limits<T>::max()) return false;
@@ -88,12 +87,12 @@ bool integer_in_range(const py::handle& value, T& v) {
 
 // An int as T's bytes; OverflowError naming the type and its range when T cannot hold it.
 template <class T>
-std::string integer_bytes(const py::handle& value, cmap_value_types_t type, const char* what) {
+std::string integer_bytes(const py::handle& value, cmap_value_types_t type, const CallName& what) {
   if (!is_int(value)) wrong_type(value, type, what, "an int");
   T v{};
   if (integer_in_range(value, v)) return bytes_of(v);
   using Wide = std::conditional_t<std::is_signed_v<T>, long long, unsigned long long>;
-  std::string message = std::string(what) + ": value " + py::repr(value).cast<std::string>() +
+  std::string message = what.text() + ": value " + py::repr(value).cast<std::string>() +
                         " is out of range for " + type_name(type) + " (" +
                         std::to_string(static_cast<Wide>(std::numeric_limits<T>::min())) +
                         " to " +
@@ -102,7 +101,7 @@ std::string integer_bytes(const py::handle& value, cmap_value_types_t type, cons
   throw py::error_already_set();
 }
 
-double float_of(const py::handle& value, cmap_value_types_t type, const char* what) {
+double float_of(const py::handle& value, cmap_value_types_t type, const CallName& what) {
   if (!PyFloat_Check(value.ptr()) && !is_int(value))
     wrong_type(value, type, what, "a float or an int");
   double d = PyFloat_AsDouble(value.ptr());  // OverflowError for an int beyond a double
@@ -110,12 +109,12 @@ double float_of(const py::handle& value, cmap_value_types_t type, const char* wh
   return d;
 }
 
-std::string float_bytes(const py::handle& value, const char* what) {
+std::string float_bytes(const py::handle& value, const CallName& what) {
   double d = float_of(value, CMAP_VALUETYPE_FLOAT, what);
   // NaN and the infinities are floats too; a finite value beyond FLT_MAX is not.
   if (std::isfinite(d) && std::fabs(d) > FLT_MAX) {
     PyErr_SetString(PyExc_OverflowError,
-                    (std::string(what) + ": value " + py::repr(value).cast<std::string>() +
+                    (what.text() + ": value " + py::repr(value).cast<std::string>() +
                      " is out of range for FLOAT (a C float: -3.4028234663852886e+38 to "
                      "3.4028234663852886e+38, inf and nan)")
                         .c_str());
@@ -132,7 +131,7 @@ std::string buffer_bytes(const py::handle& value) {
   return out;
 }
 
-std::string string_bytes(const py::handle& value, const char* what) {
+std::string string_bytes(const py::handle& value, const CallName& what) {
   std::string out;
   if (PyUnicode_Check(value.ptr())) {
     out = utf8(value);
@@ -142,7 +141,7 @@ std::string string_bytes(const py::handle& value, const char* what) {
     wrong_type(value, CMAP_VALUETYPE_STRING, what, "a str or bytes");
   }
   if (out.find('\0') != std::string::npos)
-    throw py::value_error(std::string(what) +
+    throw py::value_error(what.text() +
                           ": a STRING value cannot contain NUL (corosync stores C strings); "
                           "use ValueType.BINARY");
   return out;
@@ -160,7 +159,11 @@ py::object number_from(std::string_view data) {
 
 }  // namespace
 
-cmap_value_types_t inferred_type(const py::handle& value, const char* what) {
+std::string CallName::text() const {
+  return std::string(function_) + "(" + py::repr(key_).cast<std::string>() + ")";
+}
+
+cmap_value_types_t inferred_type(const py::handle& value, const CallName& what) {
   PyObject* o = value.ptr();
   if (is_int(value)) {
     int overflow = 0;
@@ -171,12 +174,12 @@ cmap_value_types_t inferred_type(const py::handle& value, const char* what) {
   if (PyFloat_Check(o)) return CMAP_VALUETYPE_DOUBLE;
   if (PyUnicode_Check(o)) return CMAP_VALUETYPE_STRING;
   if (!PyBool_Check(o) && is_buffer(value)) return CMAP_VALUETYPE_BINARY;
-  throw py::type_error(std::string(what) + ": a new key's type follows from its value (int, "
+  throw py::type_error(what.text() + ": a new key's type follows from its value (int, "
                                            "float, str or bytes), not " +
                        python_type_name(value) + "; give type=ValueType...");
 }
 
-EncodedValue encode_value(const py::handle& value, cmap_value_types_t type, const char* what) {
+EncodedValue encode_value(const py::handle& value, cmap_value_types_t type, const CallName& what) {
   switch (type) {
     case CMAP_VALUETYPE_INT8:
       return {type, integer_bytes<int8_t>(value, type, what)};
@@ -205,7 +208,7 @@ EncodedValue encode_value(const py::handle& value, cmap_value_types_t type, cons
         wrong_type(value, type, what, "a bytes-like object");
       return {type, buffer_bytes(value)};
   }
-  throw py::value_error(std::string(what) + ": unknown value type " + std::to_string(type));
+  throw py::value_error(what.text() + ": unknown value type " + std::to_string(type));
 }
 
 py::object value_to_python(cmap_value_types_t type, std::string_view data) {

@@ -18,14 +18,27 @@ struct EncodedValue {
   std::string data;
 };
 
+// What a value error names: the call and its key, as "cmap.set('totem.token')". Formatted
+// only for an error's message: a repr and a string on every set cost about 600 instructions.
+class CallName {
+ public:
+  CallName(const char* function, const py::handle& key) : function_(function), key_(key) {}
+  std::string text() const;
+
+ private:
+  const char* function_;
+  py::handle key_;  // borrowed: the caller's argument, alive for the call
+};
+
 // The type a new key gets from a Python value: int → INT64 (UINT64 above INT64's range),
 // float → DOUBLE, str → STRING, a bytes-like object → BINARY. TypeError otherwise (bool too);
 // `what` names the call for the message.
-cmap_value_types_t inferred_type(const py::handle& value, const char* what);
+cmap_value_types_t inferred_type(const py::handle& value, const CallName& what);
 // `value` as `type`'s bytes: TypeError for a Python type that does not fit it, OverflowError
 // (naming the type and its range) for an integer or float out of its range, ValueError for a
 // STRING with a NUL.
-EncodedValue encode_value(const py::handle& value, cmap_value_types_t type, const char* what);
+EncodedValue encode_value(const py::handle& value, cmap_value_types_t type,
+                          const CallName& what);
 
 // The Python value of corosync's bytes: int, float, str (STRING that is UTF-8), bytes.
 py::object value_to_python(cmap_value_types_t type, std::string_view data);

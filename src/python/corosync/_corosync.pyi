@@ -537,7 +537,7 @@ class CMAP:
         The value of `key` with its type, as TypedValue(type, value) (cmap_get). NotExistError (a
         KeyError) when it is missing. STRING values are str when they are UTF-8, else bytes; BINARY
         values are bytes. Values of every size corosync stores (up to CMAP_MAX_VALUE_SIZE, 16 KiB)
-        come back whole; those up to 1 KiB take one round trip to the daemon, larger ones three.
+        come back whole; those up to 960 bytes take one round trip to the daemon, larger ones three.
         """
     def inc(self, key: str) -> None:
         """
