@@ -4,7 +4,10 @@ alike: these tests pin the edges where one hands over to the other."""
 
 from __future__ import annotations
 
+import array
+import sys
 import types
+from typing import TYPE_CHECKING
 
 import pytest
 from conftest import CpgFactory
@@ -12,6 +15,9 @@ from cpg_events import joined, pump
 
 import corosync
 from corosync import DispatchFlags
+
+if TYPE_CHECKING:
+    from typing_extensions import Buffer
 
 
 class MyCPG(corosync.CPG):
@@ -132,3 +138,31 @@ def test_a_method_given_another_object_as_self_raises_type_error(name: str) -> N
         match=rf"^descriptor '{name}' for '[\w.]*CPG' objects doesn't apply to a 'int' object$",
     ):
         getattr(corosync.CPG, name)(42, b"x")
+
+
+class MyBytes(bytes):
+    """A bytes subclass: sent through the buffer protocol, not as bytes."""
+
+
+def test_every_kind_of_buffer_arrives_whole(open_cpg: CpgFactory, group: str) -> None:
+    cpg, recorder = joined(open_cpg, group)
+    sent: list[Buffer] = [b"bytes", MyBytes(b"subclass"), bytearray(b"bytearray")]
+    sent += [memoryview(b"xviewx")[1:5], array.array("B", b"array")]
+    for message in sent:
+        cpg.mcast(message)
+    cpg.mcast_many(sent)
+    expected = [bytes(m) for m in sent] * 2
+    pump([cpg], lambda: recorder.messages() == expected)
+
+
+def test_a_sent_message_keeps_no_reference(open_cpg: CpgFactory, group: str) -> None:
+    cpg, recorder = joined(open_cpg, group)
+    message, view_of = b"x" * 100, bytearray(b"y" * 100)
+    before = sys.getrefcount(message), sys.getrefcount(view_of)
+    for _ in range(10):
+        cpg.mcast(message)
+        cpg.mcast(view_of)
+    cpg.mcast_many([message, view_of] * 10)
+    pump([cpg], lambda: len(recorder.messages()) == 40)
+    assert (sys.getrefcount(message), sys.getrefcount(view_of)) == before
+    view_of.append(0)  # no buffer export left behind: a bytearray can resize again
