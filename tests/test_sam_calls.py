@@ -114,6 +114,16 @@ BAD_ARGUMENT = [
         [], "sam.initialize(300, 64)", "InvalidParamError", "64", "NOT_INITIALIZED", id="policy-64"
     ),
     pytest.param(
+        [],
+        "sam.initialize(300, 2**70)",
+        "ValueError",
+        "policy must be a RecoveryPolicy (-2147483648 to 2147483647), not 2**70".replace(
+            "2**70", str(2**70)
+        ),
+        "NOT_INITIALIZED",
+        id="policy-2**70",
+    ),
+    pytest.param(
         INITIALIZED,
         "sam.set_warn_signal(0)",
         "InvalidParamError",

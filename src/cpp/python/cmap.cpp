@@ -200,12 +200,11 @@ PyTypedValue get_typed(PyCmap& self, const py::str& key) {
 
 // cmap.get(key), the call made once per read, without pybind11's dispatcher
 // (fast_calls.hpp); any other call goes on to it.
-PyTypeObject* cmap_type = nullptr;
 FastPath get_path;
 
 PyObject* fast_get(PyObject* self, PyObject* const* args, Py_ssize_t nargsf, PyObject* kwnames) {
   if (!kwnames && PyVectorcall_NARGS(nargsf) == 1 && PyUnicode_Check(args[0]))
-    if (PyCmap* cmap = exact_instance<PyCmap>(self, cmap_type))
+    if (PyCmap* cmap = get_path.instance<PyCmap>(self))
       return result_or_error(
           [&] { return get_typed(*cmap, py::reinterpret_borrow<py::str>(args[0])); });
   return get_path.fallback(self, args, nargsf, kwnames);
@@ -243,7 +242,7 @@ PyObject* fast_set(PyObject* self, PyObject* const* args, Py_ssize_t nargsf, PyO
   Py_ssize_t n = PyVectorcall_NARGS(nargsf);
   std::optional<cmap_value_types_t> type;
   if (!kwnames && (n == 2 || (n == 3 && type_arg(args[2], type))) && PyUnicode_Check(args[0]))
-    if (PyCmap* cmap = exact_instance<PyCmap>(self, cmap_type))
+    if (PyCmap* cmap = set_path.instance<PyCmap>(self))
       return none_or_error([&] {
         set_value(*cmap, py::reinterpret_borrow<py::str>(args[0]),
                   py::reinterpret_borrow<SetValue>(args[1]), type);
@@ -516,7 +515,6 @@ void bind_cmap(py::module_& m) {
            "again. ValueError for a track that ended or belongs to another handle.");
   brief_argument_errors(cls);
   FastDispatch<PyCmap, handle_of>::install(cls);
-  cmap_type = reinterpret_cast<PyTypeObject*>(cls.ptr());
   get_path.install(cls, "get", &fast_get);
   set_path.install(cls, "set", &fast_set);
 }

@@ -242,13 +242,12 @@ void mcast_joined(Cpg& cpg, const CpgName* group, cpg_guarantee_t guarantee,
 
 // cpg.mcast(buffer), the call made once per message, without pybind11's dispatcher
 // (fast_calls.hpp); any other call goes on to it.
-PyTypeObject* cpg_type = nullptr;
 FastPath mcast_path;
 
 PyObject* fast_mcast(PyObject* self, PyObject* const* args, Py_ssize_t nargsf,
                      PyObject* kwnames) {
   if (!kwnames && PyVectorcall_NARGS(nargsf) == 1)
-    if (PyCpg* cpg = exact_instance<PyCpg>(self, cpg_type)) {
+    if (PyCpg* cpg = mcast_path.instance<PyCpg>(self)) {
       HeldBuffer held;
       if (held.hold(args[0])) {
         ConstBuffer part = held.part();
@@ -565,7 +564,6 @@ void bind_cpg(py::module_& m) {
           "CPG_ITERATION_NAME_ONLY).");
   brief_argument_errors(cls);
   FastDispatch<PyCpg, handle_of>::install(cls);
-  cpg_type = reinterpret_cast<PyTypeObject*>(cls.ptr());
   mcast_path.install(cls, "mcast", &fast_mcast);
 }
 

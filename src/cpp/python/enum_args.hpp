@@ -16,6 +16,21 @@ namespace corosync::python {
 template <class Enum>
 struct EnumArg;
 
+// `o` as a long if it is an int (an IntEnum too, not a bool) from `lo` to `hi`; false for
+// anything else (Python error cleared). The casters below and the fast paths
+// (fast_calls.hpp), which leave anything else to the full check and its error, share it.
+inline bool int_in_range(PyObject* o, long lo, long hi, long& value) {
+  if (!PyLong_Check(o) || PyBool_Check(o)) return false;
+  long v = PyLong_AsLong(o);
+  if (v == -1 && PyErr_Occurred()) {
+    PyErr_Clear();
+    return false;
+  }
+  if (v < lo || v > hi) return false;
+  value = v;
+  return true;
+}
+
 }  // namespace corosync::python
 
 namespace pybind11::detail {
@@ -38,9 +53,8 @@ class int_enum_caster {
     if (!PyLong_Check(o) || PyBool_Check(o))
       throw type_error(std::string(Arg::parameter) + " must be " + Arg::type_name +
                        " or an int, not " + Py_TYPE(o)->tp_name);
-    long v = PyLong_AsLong(o);
-    if (v == -1 && PyErr_Occurred()) PyErr_Clear();
-    if (v < Arg::min || v > Arg::max)
+    long v = 0;
+    if (!corosync::python::int_in_range(o, Arg::min, Arg::max, v))
       throw value_error(std::string(Arg::parameter) + " must be a " + Arg::type_name + " (" +
                         std::to_string(Arg::min) + " to " + std::to_string(Arg::max) +
                         "), not " + str(src).cast<std::string>());

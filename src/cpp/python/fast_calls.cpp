@@ -35,11 +35,11 @@ void FastPath::install(py::handle cls, const char* name, FastCall fast) {
   function_ = Py_NewRef(function);
   def_ = {name, reinterpret_cast<PyCFunction>(reinterpret_cast<void (*)()>(fast)),
           METH_FASTCALL | METH_KEYWORDS, pybind11_def->ml_doc};
-  auto* type = reinterpret_cast<PyTypeObject*>(cls.ptr());
-  py::object descriptor = py::reinterpret_steal<py::object>(PyDescr_NewMethod(type, &def_));
-  if (!descriptor || PyDict_SetItemString(type->tp_dict, name, descriptor.ptr()) != 0)
+  type_ = reinterpret_cast<PyTypeObject*>(cls.ptr());
+  py::object descriptor = py::reinterpret_steal<py::object>(PyDescr_NewMethod(type_, &def_));
+  if (!descriptor || PyDict_SetItemString(type_->tp_dict, name, descriptor.ptr()) != 0)
     throw py::error_already_set();
-  PyType_Modified(type);
+  PyType_Modified(type_);
 }
 
 PyObject* FastPath::fallback(PyObject* self, PyObject* const* args, Py_ssize_t nargsf,

@@ -40,6 +40,17 @@ class FastPath {
   // and one more call, about 350 instructions of each (callgrind).
   void install(py::handle cls, const char* name, FastCall fast);
 
+  // The C++ object of `self` if it is an instance of exactly the class the path was
+  // installed on (a pybind11 class whose instances keep the object's pointer in place: one
+  // C++ base, holder constructed); else null, and the call is for fallback().
+  template <class T>
+  T* instance(PyObject* self) const {
+    if (Py_TYPE(self) != type_) return nullptr;
+    auto* inst = reinterpret_cast<py::detail::instance*>(self);
+    if (!inst->simple_layout || !inst->simple_holder_constructed) return nullptr;
+    return static_cast<T*>(inst->simple_value_holder[0]);
+  }
+
   // Calls what ran before the fast path, pybind11's dispatcher, which takes the instance as
   // the first of the arguments.
   PyObject* fallback(PyObject* self, PyObject* const* args, Py_ssize_t nargsf,
@@ -47,35 +58,12 @@ class FastPath {
 
  private:
   PyMethodDef def_{};
+  PyTypeObject* type_ = nullptr;
   // pybind11's function, kept for good: the fallback passes it (its function record) to
   // the dispatcher as the dispatcher's own self.
   PyObject* function_ = nullptr;
   FastCall dispatcher_ = nullptr;
 };
-
-// The C++ object of `obj` if it is an instance of exactly `type` (a pybind11 class whose
-// instances keep the object's pointer in place: one C++ base, holder constructed); else null.
-template <class T>
-T* exact_instance(PyObject* obj, PyTypeObject* type) {
-  if (Py_TYPE(obj) != type) return nullptr;
-  auto* inst = reinterpret_cast<py::detail::instance*>(obj);
-  if (!inst->simple_layout || !inst->simple_holder_constructed) return nullptr;
-  return static_cast<T*>(inst->simple_value_holder[0]);
-}
-
-// `o` as a long if it is an int (an IntEnum too, not a bool) from `lo` to `hi`; false for
-// anything else, which a fast path leaves to the full check and its error.
-inline bool int_in_range(PyObject* o, long lo, long hi, long& value) {
-  if (!PyLong_Check(o) || PyBool_Check(o)) return false;
-  long v = PyLong_AsLong(o);
-  if (v == -1 && PyErr_Occurred()) {
-    PyErr_Clear();
-    return false;
-  }
-  if (v < lo || v > hi) return false;
-  value = v;
-  return true;
-}
 
 // Runs `call`, which returns a py::object, and returns that object (a new reference), or
 // null with the Python error set: C++ exceptions go through the module's translators, as in

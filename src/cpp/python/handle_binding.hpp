@@ -89,7 +89,6 @@ class FastDispatch {
  public:
   template <class... Extra>
   static void install(py::class_<Owner, Extra...>& cls) {
-    type_ = reinterpret_cast<PyTypeObject*>(cls.ptr());
     path_.install(cls, "dispatch", &FastDispatch::call);
   }
 
@@ -99,7 +98,7 @@ class FastDispatch {
     Py_ssize_t n = PyVectorcall_NARGS(nargsf);
     DispatchFlags flags = DispatchFlags::All;
     if (!kwnames && (n == 0 || (n == 1 && flags_of(args[0], flags))))
-      if (Owner* owner = exact_instance<Owner>(self, type_))
+      if (Owner* owner = path_.instance<Owner>(self))
         return none_or_error([&] { dispatch_from_python(HandleOf(*owner), flags); });
     return path_.fallback(self, args, nargsf, kwnames);
   }
@@ -112,7 +111,6 @@ class FastDispatch {
     return true;
   }
 
-  static inline PyTypeObject* type_ = nullptr;
   static inline FastPath path_;
 };
 
