@@ -5,13 +5,17 @@ namespace) and lost while a stream runs. Also the installed ``corosync-py`` entr
 from __future__ import annotations
 
 import importlib
+import re
+import time
 import tomllib
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from cfg_helpers import DEADLINE
 from cli_helpers import Streaming, cli
 
+from corosync.cmap import CMAP, ValueType
 from corosync.testing import Cluster, Node
 
 NOT_REACHABLE = (
@@ -96,19 +100,24 @@ def test_no_daemon_is_one_line_and_exit_status_1(
 def test_a_stream_whose_daemon_dies_ends_with_exit_status_1(cluster: Cluster, node: Node) -> None:
     track = Streaming(node, "cmap", "track", "--prefix", "test.")
     try:
-        # A tracker prints nothing until a change: wait until corosync lists its connection.
-        cluster.wait_for(lambda: _connected(node, track.proc.pid), what="the tracker connected")
+        # Killed only once the tracker has shown a change: corosync lists a connection before
+        # cmap_initialize_map has returned, and a kill then fails the initialization instead.
+        with node.connect(CMAP) as cmap:
+            deadline = time.monotonic() + DEADLINE
+            for poke in range(1_000_000):
+                assert time.monotonic() < deadline, "the tracker never showed a change"
+                cmap.set("test.ready", poke, ValueType.UINT32)
+                track.read(0.05)
+                if track.lines:
+                    break
         cluster.kill(1)
         assert track.finish() == 1
-        assert len(track.lines) == 1, track.lines
-        assert track.lines[0].startswith("python -m corosync: error: lost the connection to")
+        *changes, error = track.lines
+        shown = re.compile(r"(create|modify)> test\.ready \(u32\) = \d+")
+        assert changes and all(shown.fullmatch(line) for line in changes), changes
+        assert error.startswith("python -m corosync: error: lost the connection to"), error
     finally:
         track.close()
-
-
-def _connected(node: Node, pid: int) -> bool:
-    proc = node.run(["corosync-cmapctl", "-m", "stats", "stats.ipcs."])
-    return f":{pid}:" in proc.stdout or f".{pid}." in proc.stdout
 
 
 def test_the_corosync_py_script_is_the_command_line() -> None:
