@@ -13,9 +13,18 @@
  * Every mode joins GROUP and waits for its own join's confchg before anything is timed.
  * The result is one JSON line on stdout; any failure exits 1 with a message on stderr.
  * Keep each loop the same shape as its twin in cpg_bench.py: the ratio is only fair then.
+ *
+ * Built with BENCH_PYTHON_CALLBACK (the "floor" worker, send and sender only), the deliver
+ * callback of those modes also calls cpg_bench.py's Python callback: see python_callback.h.
  */
+#ifdef BENCH_PYTHON_CALLBACK
+#define PY_SSIZE_T_CLEAN
+#include <Python.h> /* first: it sets the feature-test macros itself */
+#define WORKER "cpg_bench (floor)"
+#else
 #define _POSIX_C_SOURCE 200809L
 #define WORKER "cpg_bench"
+#endif
 
 #include <corosync/cpg.h>
 #include <poll.h>
@@ -23,6 +32,19 @@
 #include <unistd.h>
 
 #include "worker.h"
+
+#ifdef BENCH_PYTHON_CALLBACK
+#include "python_callback.h"
+#define FLOOR_BUILD 1
+#else
+#define FLOOR_BUILD 0
+static inline void python_start(const char *group, uint32_t nodeid, uint32_t pid) {
+    (void)group, (void)nodeid, (void)pid;
+}
+static inline void python_deliver(uint32_t nodeid, uint32_t pid, const void *msg, size_t len) {
+    (void)nodeid, (void)pid, (void)msg, (void)len;
+}
+#endif
 
 #define GROUP "cpg-bench"
 /* Seconds without progress after which a wait gives up. */
@@ -43,8 +65,9 @@ static double first_at, last_at;
 
 static void deliver_count_own(cpg_handle_t h, const struct cpg_name *group, uint32_t nodeid,
                               uint32_t pid, void *msg, size_t len) {
-    (void)h, (void)group, (void)msg, (void)len;
+    (void)h, (void)group;
     if (pid == local_pid && nodeid == local_nodeid) own++;
+    python_deliver(nodeid, pid, msg, len);
 }
 
 static void deliver_timed(cpg_handle_t h, const struct cpg_name *group, uint32_t nodeid,
@@ -149,6 +172,7 @@ static void mode_send(int argc, char **argv) {
     uint64_t count = parse_count(argv[3], "COUNT");
     uint64_t batch = parse_count(argv[4], "BATCH");
     connect_and_join(deliver_count_own);
+    python_start(GROUP, local_nodeid, local_pid);
     send_loop("send", size, count, batch);
 }
 
@@ -157,6 +181,7 @@ static void mode_sender(int argc, char **argv) {
     uint64_t size = parse_count(argv[2], "SIZE");
     uint64_t count = parse_count(argv[3], "COUNT");
     connect_and_join(deliver_count_own);
+    python_start(GROUP, local_nodeid, local_pid);
     print_event("ready");
     wait_for_line();
     send_loop("sender", size, count, 1);
@@ -217,6 +242,8 @@ int main(int argc, char **argv) {
     if (argc < 2) die("usage: cpg_bench send|sender|recv|dispatch ARGS...");
     for (size_t i = 0; i < sizeof modes / sizeof modes[0]; i++) {
         if (strcmp(argv[1], modes[i].name) == 0) {
+            if (FLOOR_BUILD && modes[i].run != mode_send && modes[i].run != mode_sender)
+                die("the floor build runs only send and sender, not '%s'", argv[1]);
             modes[i].run(argc, argv);
             fflush(stdout);
             check(cpg_finalize(handle), "cpg_finalize");

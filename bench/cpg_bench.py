@@ -93,16 +93,24 @@ def join(cpg: CPG) -> None:
         wait_and_dispatch(cpg)
 
 
-def count_own(cpg: CPG) -> Counter:
-    """Install a deliver callback counting this process's own messages; return its counter."""
+Deliver = Callable[[str | bytes, int, int, bytes], None]
+
+
+def own_counter(nodeid_me: int, pid_me: int) -> tuple[Counter, Deliver]:
+    """A deliver callback counting the messages of (nodeid_me, pid_me), and its counter.
+    The bench's C worker built with BENCH_PYTHON_CALLBACK calls this same callback."""
     own = Counter()
-    nodeid_me, pid_me = cpg.local_address
 
     def deliver(group: str | bytes, nodeid: int, pid: int, message: bytes) -> None:
         if pid == pid_me and nodeid == nodeid_me:
             own.n += 1
 
-    cpg.on_deliver = deliver
+    return own, deliver
+
+
+def count_own(cpg: CPG) -> Counter:
+    """Install a deliver callback counting this process's own messages; return its counter."""
+    own, cpg.on_deliver = own_counter(*cpg.local_address)
     return own
 
 

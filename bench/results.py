@@ -28,6 +28,9 @@ class Sample:
     #: The same for the cluster's daemons (all three, while the workers ran): how much more
     #: work corosync does per message when the binding is its client.
     daemons_cpu: float | None = None
+    #: The floor worker's figure (the C program calling the binding worker's Python
+    #: callback), in the rows that run it.
+    floor: float | None = None
 
 
 @dataclass
@@ -45,6 +48,9 @@ class Row:
     c_label: str = ""
     binding_label: str = ""
     samples: list[Sample] = field(default_factory=list)
+    #: The median of the rounds' floor ÷ C, in the rows that run the floor worker: the
+    #: best ratio a Python binding running the same callback reaches on this machine.
+    floor_ratio: float | None = None
 
 
 def _rate(result: Result, amount: str, scale: float = 1.0) -> float:
@@ -94,6 +100,16 @@ def ratios(samples: list[Sample]) -> list[float]:
     return [s.binding / s.c for s in samples if s.binding is not None and s.c]
 
 
+def floor_ratios(samples: list[Sample]) -> list[float]:
+    """Each round's floor ÷ C, for the rounds that have both."""
+    return [s.floor / s.c for s in samples if s.floor is not None and s.c]
+
+
+def binding_floor_ratios(samples: list[Sample]) -> list[float]:
+    """Each round's binding ÷ floor, for the rounds that have both."""
+    return [s.binding / s.floor for s in samples if s.binding is not None and s.floor]
+
+
 def spread(samples: list[Sample]) -> str:
     """How far the rounds' ratios went, e.g. ``rounds 0.48 to 0.55``; empty for one round."""
     values = ratios(samples)
@@ -104,6 +120,9 @@ def details(samples: list[Sample], reference: str = "C", per: str = "msg") -> st
     """The note of a ratio row: how far the rounds' ratios went, and the median CPU ratios
     of the workers and of the daemons (CPU time per ``per``, the row's unit of work)."""
     parts = [spread(samples)]
+    of_floor = median(binding_floor_ratios(samples))
+    if of_floor is not None:
+        parts.append(f"binding ÷ floor: {of_floor:.2f}")
     cpu = median(s.cpu for s in samples)
     if cpu is not None:
         parts.append(f"CPU/{per} ÷ {reference}: {cpu:.2f}")
@@ -128,4 +147,5 @@ def ratio_row(
         ratio=median(ratios(samples)),
         note=details(samples, per=per) if note is None else note,
         samples=samples,
+        floor_ratio=median(floor_ratios(samples)),
     )

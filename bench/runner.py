@@ -1,5 +1,5 @@
-"""Runs the bench: compiles the C worker, starts a three-node cluster, and alternates C
-and binding through every row for the rounds asked for."""
+"""Runs the bench: compiles the C workers, starts a three-node cluster, and alternates C
+(and the floor worker) and binding through every row for the rounds asked for."""
 
 from __future__ import annotations
 
@@ -36,8 +36,9 @@ class Report:
 
 def _describe(work: Work, sample: Sample, row: Row) -> str:
     c, binding = row.c_label or "C", row.binding_label or "binding"
+    floor = "" if sample.floor is None else f"floor {figure(sample.floor, row.unit)}, "
     return (
-        f"{work.key}: {c} {figure(sample.c, row.unit)}, "
+        f"{work.key}: {c} {figure(sample.c, row.unit)}, {floor}"
         f"{binding} {figure(sample.binding, row.unit)}"
     )
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from .results import Row
 
 DASH = "—"
-HEADER = ("work", "C", "binding", "binding ÷ C", "note")
+HEADER = ("work", "C", "binding", "binding ÷ C", "floor ÷ C", "note")
 
 
 def figure(value: float | None, unit: str, label: str = "") -> str:
@@ -26,12 +26,13 @@ def ratio(value: float | None) -> str:
     return DASH if value is None else f"{value:.2f}"
 
 
-def cells(row: Row) -> tuple[str, str, str, str, str]:
+def cells(row: Row) -> tuple[str, str, str, str, str, str]:
     return (
         row.work,
         figure(row.c, row.unit, row.c_label),
         figure(row.binding, row.unit, row.binding_label),
         ratio(row.ratio),
+        ratio(row.floor_ratio),
         row.note,
     )
 
@@ -50,7 +51,10 @@ def render(rows: list[Row], rounds: int) -> str:
     out.append("")
     out.append(
         f"Figures: median of {rounds} round{plural}, C and binding run one after the other in "
-        "each (C first in odd rounds); ratio: median of the rounds' binding ÷ C; CPU/msg "
+        "each (C first in odd rounds); ratio: median of the rounds' binding ÷ C; floor: the "
+        "C program also calling the binding worker's Python callback per message, run "
+        "between the two (the best a Python binding running that callback can reach here); "
+        "CPU/msg "
         "(CPU/op): the worker process's CPU time per message (operation), binding ÷ C "
         "(median); daemons' CPU/msg: the same for the three corosync daemons while each "
         "worker ran. Absolute figures vary between machines; the ratios are the claim."

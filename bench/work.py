@@ -32,11 +32,18 @@ from .workers import Service, Side, Workers
 T = TypeVar("T")
 
 
-def in_order(binding_first: bool, c: Callable[[], T], binding: Callable[[], T]) -> dict[str, T]:
-    """Runs the two sides of a pair, C first or the binding first; returns both by side."""
+def in_order(
+    binding_first: bool,
+    c: Callable[[], T],
+    binding: Callable[[], T],
+    floor: Callable[[], T] | None = None,
+) -> dict[str, T]:
+    """Runs the sides of a row: C, the floor (if given), the binding, in that order or the
+    reverse; returns each by side."""
+    runs = [("c", c), *([("floor", floor)] if floor else []), ("binding", binding)]
     if binding_first:
-        return {"binding": binding(), "c": c()}
-    return {"c": c(), "binding": binding()}
+        runs.reverse()
+    return {side: run() for side, run in runs}
 
 
 #: Seconds a worker may take to join and say it is ready.
@@ -62,7 +69,8 @@ class Work(Protocol):
 
 @dataclass
 class Pair:
-    """The same worker mode on node 1, C then binding."""
+    """The same worker mode on node 1, C then binding (and, with ``floor``, the floor
+    worker between them: the C program calling the binding worker's Python callback)."""
 
     key: str
     label: str
@@ -76,6 +84,10 @@ class Pair:
     service: Service = "cpg"
     #: The unit of work the CPU ratio is per, in the note.
     per: str = "msg"
+    #: Whether the floor worker runs this row too: the batch rows, where the binding's
+    #: worker runs Python per batch and per delivered message, as the floor does. (In the
+    #: one-mcast rows it runs Python per send too, which the floor's C loop does not.)
+    floor: bool = False
 
     def measure(self, workers: Workers, binding_first: bool) -> Sample:
         def run(side: Side) -> Callable[[], Result]:
@@ -84,10 +96,14 @@ class Pair:
         if self.missing_binding:
             raw = {"c": run("c")()}
             return Sample(self.figure(raw["c"]), None, raw)
-        raw = in_order(binding_first, run("c"), run("binding"))
+        floor = run("floor") if self.floor else None
+        raw = in_order(binding_first, run("c"), run("binding"), floor)
         cpu = cpu_ratio(raw["c"], raw["binding"])
         daemons = cpu_ratio(raw["c"], raw["binding"], of="daemons_cpu_seconds")
-        return Sample(self.figure(raw["c"]), self.figure(raw["binding"]), raw, cpu, daemons)
+        sample = Sample(self.figure(raw["c"]), self.figure(raw["binding"]), raw, cpu, daemons)
+        if "floor" in raw:
+            sample.floor = self.figure(raw["floor"])
+        return sample
 
     def row(self, samples: list[Sample]) -> Row:
         return ratio_row(self.key, self.label, self.unit, samples, self.missing_binding, self.per)
@@ -267,6 +283,7 @@ def plan(counts: Counts) -> list[Work]:
                 args=("send", str(size), str(n), str(counts.batch_size)),
                 figure=messages_per_s,
                 missing_binding=None if has_many else "CPG.mcast_many not in this build",
+                floor=True,
             )
         )
     rows.append(

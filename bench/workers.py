@@ -1,5 +1,6 @@
-"""The worker processes: compiling each service's C worker (cpg_bench.c, cmap_bench.c),
-starting a worker inside a node's network namespace, and the line protocol they speak.
+"""The worker processes: compiling each service's C worker (cpg_bench.c, cmap_bench.c) and
+the floor worker (cpg_bench.c calling cpg_bench.py's callback), starting a worker inside a
+node's network namespace, and the line protocol they speak.
 
 A worker prints JSON lines on stdout: events (``{"event": "ready"}``) when the runner has to
 synchronize with it, then one result (a line with ``"mode"``). It reads a line from stdin
@@ -15,6 +16,7 @@ import selectors
 import shlex
 import subprocess
 import sys
+import sysconfig
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,23 +28,26 @@ HERE = Path(__file__).resolve().parent
 #: Clock ticks per second: the unit of a process's CPU times in /proc/PID/stat.
 _CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
-Side = Literal["c", "binding"]
+#: Which worker: the C program, the C program calling the binding worker's Python callback
+#: (the floor: see python_callback.h), or the binding's script.
+Side = Literal["c", "floor", "binding"]
 #: The corosync service a worker exercises; each has its own pair of workers.
 Service = Literal["cpg", "cmap"]
 
 
 @dataclass(frozen=True)
 class WorkerFiles:
-    """A service's two workers: the C source, the library it links (a pkg-config package)
-    and the binding's script."""
+    """A service's workers: the C source, the library it links (a pkg-config package), the
+    binding's script, and whether the C source also builds the floor worker."""
 
     c_source: Path
     library: str
     script: Path
+    floor: bool = False
 
 
 WORKERS: dict[Service, WorkerFiles] = {
-    "cpg": WorkerFiles(HERE / "cpg_bench.c", "libcpg", HERE / "cpg_bench.py"),
+    "cpg": WorkerFiles(HERE / "cpg_bench.c", "libcpg", HERE / "cpg_bench.py", floor=True),
     "cmap": WorkerFiles(HERE / "cmap_bench.c", "libcmap", HERE / "cmap_bench.py"),
 }
 
@@ -66,13 +71,33 @@ def _link_flags(library: str) -> list[str]:
     return shlex.split(flags.stdout)
 
 
-def compile_one(files: WorkerFiles, build_dir: Path) -> Path:
+def _embedding_flags() -> tuple[list[str], list[str]]:
+    """The compiler's and the linker's flags that embed the interpreter running the bench
+    (the one the binding's workers run on). Its static library where there is one, as
+    Debian's python3 executable links it: a shared libpython is built position-independent
+    and runs slower, which would lower the floor."""
+    var = sysconfig.get_config_var
+    compile_flags = [f"-I{var('INCLUDEPY')}", "-DBENCH_PYTHON_CALLBACK"]
+    compile_flags.append(f'-DBENCH_DIR="{HERE}"')
+    system = shlex.split(" ".join(str(var(k) or "") for k in ("MODLIBS", "LIBS", "SYSLIBS")))
+    # Extension modules (the binding's among them) find the C API in the executable.
+    exported = shlex.split(str(var("LINKFORSHARED") or ""))
+    for directory in (var("LIBPL"), var("LIBDIR")):
+        static = Path(str(directory), str(var("LIBRARY")))
+        if directory and static.is_file():
+            return compile_flags, ["-no-pie", str(static), *system, *exported]
+    return compile_flags, [f"-L{var('LIBDIR')}", f"-lpython{var('LDVERSION')}", *system, *exported]
+
+
+def compile_one(files: WorkerFiles, build_dir: Path, *, floor: bool = False) -> Path:
     """Compile one C worker into build_dir (named after its source) with ``$CC`` (default
-    ``cc``); BenchError with the compiler's output if it fails."""
-    program = build_dir / files.c_source.stem
+    ``cc``), or with ``floor`` its floor build (``<name>_floor``); BenchError with the
+    compiler's output if it fails."""
+    program = build_dir / (files.c_source.stem + ("_floor" if floor else ""))
+    compile_flags, link_flags = _embedding_flags() if floor else ([], [])
     argv = shlex.split(os.environ.get("CC") or "cc")
-    argv += ["-O2", "-Wall", "-Wextra", "-Werror", str(files.c_source), "-o", str(program)]
-    argv += _link_flags(files.library)
+    argv += ["-O2", "-Wall", "-Wextra", "-Werror", *compile_flags, str(files.c_source)]
+    argv += ["-o", str(program), *_link_flags(files.library), *link_flags]
     try:
         proc = subprocess.run(argv, capture_output=True, text=True, check=False)
     except OSError as e:
@@ -85,9 +110,18 @@ def compile_one(files: WorkerFiles, build_dir: Path) -> Path:
     return program
 
 
-def compile_c(build_dir: Path) -> dict[Service, Path]:
-    """Compile every service's C worker into build_dir: the programs, by service."""
-    return {service: compile_one(files, build_dir) for service, files in WORKERS.items()}
+#: The compiled workers, by service and side (C, and the floor for the services that have it).
+Programs = dict[tuple[Service, Side], Path]
+
+
+def compile_c(build_dir: Path) -> Programs:
+    """Compile every service's C worker, and the floor workers, into build_dir."""
+    programs: Programs = {}
+    for service, files in WORKERS.items():
+        programs[service, "c"] = compile_one(files, build_dir)
+        if files.floor:
+            programs[service, "floor"] = compile_one(files, build_dir, floor=True)
+    return programs
 
 
 class Worker:
@@ -166,11 +200,9 @@ class Worker:
 class Workers:
     """Starts workers on the nodes of one cluster: a C program or a binding's script."""
 
-    def __init__(
-        self, cluster: Cluster, programs: dict[Service, Path], log_dir: Path, timeout: float
-    ) -> None:
+    def __init__(self, cluster: Cluster, programs: Programs, log_dir: Path, timeout: float) -> None:
         self.cluster = cluster
-        #: The compiled C workers, by service (:func:`compile_c`).
+        #: The compiled C workers (:func:`compile_c`).
         self.programs = programs
         self.log_dir = log_dir
         #: Seconds any one wait for a worker may take before the bench gives up.
@@ -181,10 +213,12 @@ class Workers:
         """Start ``service``'s worker on node ``nodeid``: ``side`` says which, ``args`` its
         mode."""
         self._started += 1
-        if side == "c":
-            argv = [str(self.programs[service]), *args]
-        else:
+        if side == "binding":
             argv = [sys.executable, str(WORKERS[service].script), *args]
+        elif (service, side) in self.programs:
+            argv = [str(self.programs[service, side]), *args]
+        else:
+            raise BenchError(f"{service} has no {side} worker")
         name = f"#{self._started} ({side} {' '.join(args)} on node {nodeid})"
         stderr_path = self.log_dir / f"worker-{self._started}.err"
         stderr: IO[bytes]

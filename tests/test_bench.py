@@ -53,7 +53,8 @@ def run_bench(*args: str, env: dict[str, str] | None = None) -> subprocess.Compl
 
 @dataclass
 class Smoke:
-    #: Table rows by their work label: the cells after it (C, binding, ratio, note).
+    #: Table rows by their work label: the cells after it (C, binding, ratio, floor
+    #: ratio, note).
     table: dict[str, list[str]]
     results: dict[str, Any]
 
@@ -82,8 +83,12 @@ def figure(cell: str) -> float:
     return float(match.group(1).replace(",", ""))
 
 
+#: The rows that also run the floor worker (cpg_bench.c calling cpg_bench.py's callback).
+FLOOR_ROWS = ["batch-64", "batch-1024"]
+
+
 def assert_positive(cells: list[str]) -> None:
-    c, binding, ratio, _ = cells
+    c, binding, ratio, _, _ = cells
     assert figure(c) > 0
     assert figure(binding) > 0
     assert float(ratio) > 0
@@ -110,13 +115,13 @@ def test_smoke_batched_row_needs_mcast_many_only_for_the_binding(smoke: Smoke, k
         assert_positive(cells)
     else:
         assert figure(cells[0]) > 0
-        assert cells[1:3] == [DASH, DASH]
-        assert "mcast_many" in cells[3]
+        assert cells[1:4] == [DASH, DASH, DASH]
+        assert "mcast_many" in cells[4]
 
 
 def test_smoke_rss_row_reports_growth_and_flatness(smoke: Smoke) -> None:
-    c, binding, ratio, note = smoke.cells("rss")
-    assert (c, ratio) == (DASH, DASH)
+    c, binding, ratio, floor, note = smoke.cells("rss")
+    assert (c, ratio, floor) == (DASH, DASH, DASH)
     assert binding.endswith(" KiB")
     figure(binding)  # a growth, which may be zero or negative
     assert re.fullmatch(r"flat within 2 MiB: (yes|no)", note)
@@ -132,11 +137,26 @@ def test_smoke_cmap_rows_give_both_figures(smoke: Smoke, key: str) -> None:
 def test_smoke_row_notes_the_workers_and_the_daemons_cpu(smoke: Smoke, key: str) -> None:
     # What explains a ratio: CPU per message of the worker, and of the three daemons while
     # it ran (corosync works more per message for a slower client).
-    note = smoke.cells(key)[3]
+    note = smoke.cells(key)[4]
     workers = re.search(r"(?<!daemons' )CPU/msg ÷ C: (\d+\.\d\d)", note)
     daemons = re.search(r"daemons' CPU/msg ÷ C: (\d+\.\d\d)", note)
     assert workers and daemons, note
     assert float(workers.group(1)) > 0 and float(daemons.group(1)) > 0, note
+
+
+def test_smoke_floor_runs_in_the_batch_rows_only(smoke: Smoke) -> None:
+    # The floor worker (cpg_bench.c calling cpg_bench.py's own callback) ran beside C and
+    # the binding in every round of the batch rows; its ratio and the binding's to it show.
+    for row in smoke.results["rows"]:
+        floors = [sample["floor"] for sample in row["samples"]]
+        cells = smoke.cells(row["key"])
+        if row["key"] in FLOOR_ROWS:
+            assert all(f is not None and f > 0 for f in floors), row["key"]
+            assert float(cells[3]) > 0
+            assert re.search(r"binding ÷ floor: \d+\.\d\d", cells[4]), cells[4]
+        else:
+            assert floors == [None] * len(floors), row["key"]
+            assert cells[3] == DASH and "floor" not in cells[4], row["key"]
 
 
 def test_smoke_ran_both_rounds(smoke: Smoke) -> None:
@@ -151,6 +171,19 @@ def test_in_order_runs_the_side_asked_first() -> None:
         sides = in_order(binding_first, lambda: ran.append("c"), lambda: ran.append("binding"))
         assert set(sides) == {"c", "binding"}
     assert ran == ["c", "binding", "binding", "c"]
+
+
+def test_in_order_runs_the_floor_between_c_and_the_binding() -> None:
+    ran: list[str] = []
+    for binding_first in (False, True):
+        sides = in_order(
+            binding_first,
+            lambda: ran.append("c"),
+            lambda: ran.append("binding"),
+            lambda: ran.append("floor"),
+        )
+        assert set(sides) == {"c", "floor", "binding"}
+    assert ran == ["c", "floor", "binding", "binding", "floor", "c"]
 
 
 def test_a_compile_error_fails_the_bench_with_the_compiler_output() -> None:
