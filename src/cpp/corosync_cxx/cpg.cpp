@@ -73,14 +73,9 @@ void deliver_trampoline(cpg_handle_t handle, const cpg_name* group, uint32_t nod
   CpgConnection* c = connection_of(handle);
   if (!c) return;
   CpgGroups& g = *c->groups;
-  ++g.events_seen;
   // One of this process's own messages is back: it no longer counts against the window.
   if (nodeid == g.local_nodeid && pid == static_cast<uint32_t>(c->state->owner))
     g.release(*c, msg_len);
-  if (Handle::parking(c)) {
-    g.parked.deliver(name_view(*group), nodeid, pid, msg, msg_len);
-    return;
-  }
   Handle::run_callback(c, [&] {
     if (CpgListener* l = g.listener)
       l->on_deliver(name_view(*group), nodeid, pid, msg, msg_len);
@@ -93,7 +88,6 @@ void confchg_trampoline(cpg_handle_t handle, const cpg_name* group, const cpg_ad
   CpgConnection* c = connection_of(handle);
   if (!c) return;
   CpgGroups& g = *c->groups;
-  ++g.events_seen;
   CpgName name(*group);
   {
     // This connection's own leave has completed: the dispatch loop drops it once this
@@ -109,11 +103,6 @@ void confchg_trampoline(cpg_handle_t handle, const cpg_name* group, const cpg_ad
       }
     }
   }
-  if (Handle::parking(c)) {
-    g.parked.confchg(name.view(), addresses(members, n_members), addresses(left, n_left),
-                     addresses(joined, n_joined));
-    return;
-  }
   Handle::run_callback(c, [&] {
     if (CpgListener* l = g.listener)
       l->on_confchg(name.view(), addresses(members, n_members), addresses(left, n_left),
@@ -126,7 +115,6 @@ void totem_confchg_trampoline(cpg_handle_t handle, cpg_ring_id ring_id, uint32_t
   CpgConnection* c = connection_of(handle);
   if (!c) return;
   CpgGroups& g = *c->groups;
-  ++g.events_seen;
   {
     // corosync sends each totem change to every connection, in order with that
     // connection's events: the old ring's messages, then the change, then the new ring's
@@ -148,11 +136,6 @@ void totem_confchg_trampoline(cpg_handle_t handle, cpg_ring_id ring_id, uint32_t
     }
     g.totem_reported = true;
     g.last_totem_seq = std::max(g.last_totem_seq, ring_id.seq);
-  }
-  if (Handle::parking(c)) {
-    g.parked.totem_confchg({ring_id.nodeid, ring_id.seq},
-                           std::vector<uint32_t>(members, members + n_members));
-    return;
   }
   Handle::run_callback(c, [&] {
     if (CpgListener* l = g.listener)
@@ -251,36 +234,20 @@ bool Cpg::dispatch_event() {
   CpgGroups& g = *groups_;
   sweep();  // one a try_dispatch left (no_waiting)
   if (state().pass_begins) g.begin_pass();
-  // What a C call handed over behind a callback that threw goes before anything libcpg
-  // still holds: one per step, as a callback that throws again keeps the rest.
-  if (!g.parked.empty()) {
-    Handle::run_callback(state(), [&] { g.parked.run_oldest(g.listener); });
-    return true;
-  }
   // The handle's mutex is held: the connection list changes only in this thread (callbacks
   // that join or leave), so it is read without the groups' mutex.
   while (std::shared_ptr<CpgConnection> c = g.next_to_dispatch()) {
-    // A dispatch of everything queued hands a connection that no other waits behind its
-    // whole queue in one C call (ALL): the events behind a callback that throws are kept
-    // (ParkedCpgEvents). Otherwise one event per C call, so that a busy connection gives
-    // way to the others after its share.
-    bool all = state().dispatch_all && g.alone(*c);
-    uint64_t seen = g.events_seen;
+    // One event per C call (corosync's ALL cannot be stopped by a callback), so that the
+    // events behind a callback that throws stay queued.
     cs_error_t rc;
     {
       DispatchingConnection scope(c.get());
-      rc = ops.dispatch(c->handle, all ? CS_DISPATCH_ALL : CS_DISPATCH_ONE_NONBLOCKING);
+      rc = ops.dispatch(c->handle, CS_DISPATCH_ONE_NONBLOCKING);
     }
     // Only now, with the C call returned, may connections whose leave it delivered go.
     sweep();
     // A connection finalized by its own callback (close(), or a rejoin) ran that callback.
     bool had_event = consumed_event(*c, rc);
-    if (all && rc == CS_OK) {
-      // ALL ran until the connection had nothing more: no second call to find that out.
-      g.dispatched(c, false);
-      if (g.events_seen != seen) return true;
-      continue;
-    }
     g.dispatched(c, had_event);
     if (had_event) return true;
     if (closed()) return false;
@@ -292,7 +259,6 @@ bool Cpg::settle_due() const { return groups_ && groups_->retired_pending; }
 
 void Cpg::finalize_connections() noexcept {
   if (!groups_) return;
-  groups_->parked.clear();  // the handle's mutex is held (close())
   for (auto& c : groups_->all())
     if (c) c->finalize(kCpgOps);
   groups_->wake_senders();

@@ -203,7 +203,7 @@ void Handle::dispatch(DispatchFlags flags, const InterruptCheck& check) {
       run_one();
       return;
     case DispatchFlags::All:
-      for (bool first = true; step(first, true) != Step::Empty; first = false) {
+      for (bool first = true; step(first) != Step::Empty; first = false) {
       }
       return;
     case DispatchFlags::One:
@@ -213,7 +213,7 @@ void Handle::dispatch(DispatchFlags flags, const InterruptCheck& check) {
       return;
     case DispatchFlags::Blocking:
       for (;;) {
-        for (bool first = true; step(first, true) != Step::Empty; first = false) {
+        for (bool first = true; step(first) != Step::Empty; first = false) {
         }
         if (!wait_readable(check)) return;
       }
@@ -238,23 +238,22 @@ Handle::TryResult Handle::try_dispatch(DispatchFlags flags, const std::function<
     return TryResult::Done;
   }
   // The handle's mutex is held throughout: each step need not take it again.
-  for (unsigned events = 1; step_locked(events == 1, true) != Step::Empty; ++events) {
+  for (unsigned events = 1; step_locked(events == 1) != Step::Empty; ++events) {
     if (settle_due()) return TryResult::WouldWait;
     if (yield && events % 64 == 0) yield();
   }
   return TryResult::Done;
 }
 
-Handle::Step Handle::step(bool pass_begins, bool all) {
+Handle::Step Handle::step(bool pass_begins) {
   std::lock_guard<std::recursive_mutex> lock(state_->mutex);
-  return step_locked(pass_begins, all);
+  return step_locked(pass_begins);
 }
 
-Handle::Step Handle::step_locked(bool pass_begins, bool all) {
+Handle::Step Handle::step_locked(bool pass_begins) {
   HandleState& s = *state_;
   if (!s.open) return Step::Empty;
   s.pass_begins = pass_begins;
-  s.dispatch_all = all;
   DispatchingScope scope(s);
   uint64_t before = s.callbacks_run;
   bool consumed = false;
@@ -283,7 +282,7 @@ Handle::Step Handle::step_locked(bool pass_begins, bool all) {
 
 bool Handle::run_one() {
   for (bool first = true;; first = false) {
-    switch (step(first, false)) {
+    switch (step(first)) {
       case Step::RanCallback:
         return true;
       case Step::Empty:

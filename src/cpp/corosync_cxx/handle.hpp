@@ -120,10 +120,6 @@ struct HandleState {
   // Set (under `mutex`) while try_dispatch runs: the service leaves whatever could wait
   // (settle()) for a later dispatch.
   bool no_waiting = false;
-  // Set (under `mutex`) while a dispatch runs everything queued (All, Blocking): a service
-  // may then hand a connection's whole queue to one C dispatch call, keeping the events
-  // behind a callback that threw for the next dispatch (Handle::parking).
-  bool dispatch_all = false;
   // Set (under `mutex`) for the first dispatch_event of a pass: a run of C dispatch calls
   // over what is queued, from a dispatch() or try_dispatch() call or a wake-up of a waiting
   // one, to the first call that finds nothing (or a callback, for the ONE flavours). A
@@ -179,11 +175,7 @@ class Handle {
   template <class Callback>
   static void run_callback(Connection* connection, Callback&& callback) {
     if (!connection || !connection->state) return;
-    run_callback(*connection->state, std::forward<Callback>(callback));
-  }
-  // The same for a callback of the handle whose state is `state`.
-  template <class Callback>
-  static void run_callback(HandleState& state, Callback&& callback) {
+    HandleState& state = *connection->state;
     ++state.callbacks_run;
     try {
       callback();
@@ -196,12 +188,6 @@ class Handle {
     catch (...) {
       if (!state.pending) state.pending = std::current_exception();
     }
-  }
-  // For trampolines: whether a callback of this C dispatch call has thrown, so that the
-  // event must be kept for the next dispatch instead of run (a C dispatch call that runs
-  // everything queued goes on after it).
-  static bool parking(const Connection* connection) noexcept {
-    return connection && connection->state && connection->state->pending;
   }
 
  protected:
@@ -303,11 +289,10 @@ class Handle {
   void check_dispatchable() const;
   enum class Step { Empty, Consumed, RanCallback };
   // One C dispatch call's worth; `pass_begins` for the first step of a pass over what is
-  // queued (see HandleState::pass_begins), `all` when the dispatch runs everything queued
-  // (HandleState::dispatch_all).
-  Step step(bool pass_begins, bool all);
+  // queued (see HandleState::pass_begins).
+  Step step(bool pass_begins);
   // step() with the handle's mutex already held by this thread.
-  Step step_locked(bool pass_begins, bool all);
+  Step step_locked(bool pass_begins);
   // Steps, as one pass, until a callback has run (true) or nothing is queued (false).
   bool run_one();
   // Waits until the fd is readable; false when the handle was closed meanwhile.
