@@ -54,8 +54,7 @@ def render(rows: list[Row], rounds: int) -> str:
         "each (C first in odd rounds); ratio: median of the rounds' binding ÷ C; floor: the "
         "C program also calling the binding worker's Python callback per message, run "
         "between the two (the best a Python binding running that callback can reach here); "
-        "CPU/msg "
-        "(CPU/op): the worker process's CPU time per message (operation), binding ÷ C "
+        "CPU/msg (CPU/op): the worker process's CPU time per message (operation), binding ÷ C "
         "(median); daemons' CPU/msg: the same for the three corosync daemons while each "
         "worker ran. Absolute figures vary between machines; the ratios are the claim."
     )
