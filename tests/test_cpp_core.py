@@ -27,6 +27,10 @@ def test_the_core_works_against_a_real_daemon(cpp_core: CoreBuild, corosync_node
     assert "ok   cpg: try_mcast_joined sends once the window has room" in result.stdout
     assert "ok   cpg: in_try_dispatch() is true in a callback of try_dispatch only" in result.stdout
     assert "ok   cpg: a burst on one connection asks epoll once per 64 events" in result.stdout
+    assert (
+        "ok   cpg: join and close from other threads get in while a flooded dispatch(All) runs"
+        in result.stdout
+    )
     assert "ok   cpg: a pass ends once that connection had no more" in result.stdout
     assert "ok   cmap: a prefix track reports both additions" in result.stdout
     assert "ok   votequorum: getinfo of this node" in result.stdout

@@ -45,9 +45,9 @@ def test_no_installed_header_mentions_python(cpp_core: CoreBuild) -> None:
 
 # Every header the package installs (a test checks the list is complete).
 HEADERS = [
-    "cfg.hpp", "cmap.hpp", "cpg.hpp", "cpg_connections.hpp", "error.hpp", "handle.hpp",
-    "netns.hpp", "quorum.hpp", "retry.hpp", "ring_id.hpp", "sam.hpp", "service_handle.hpp",
-    "version.hpp", "votequorum.hpp",
+    "cfg.hpp", "cmap.hpp", "cpg.hpp", "cpg_connections.hpp", "cpg_parked.hpp", "error.hpp",
+    "handle.hpp", "netns.hpp", "quorum.hpp", "retry.hpp", "ring_id.hpp", "sam.hpp",
+    "service_handle.hpp", "version.hpp", "votequorum.hpp",
 ]  # fmt: skip
 
 

@@ -16,11 +16,13 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <stdexcept>
 #include <string>
+#include <thread>
 #include <vector>
 
 namespace {
@@ -393,6 +395,62 @@ void sam_checks() {
 
 }  // namespace
 
+// A thread sending without pause keeps a dispatch(All) in another thread from ever finding
+// the queue empty; join() and close() from a third thread still get in between two events.
+void cpg_flooded_dispatch_lets_others_in() {
+  struct Slow : corosync::CpgListener {
+    std::atomic<uint64_t> delivered{0};
+    void on_deliver(std::string_view, uint32_t, uint32_t, const void*, size_t) override {
+      ++delivered;
+      std::this_thread::sleep_for(std::chrono::microseconds(200));  // slower than the sender
+    }
+  } slow;
+  corosync::Cpg h(&slow);
+  h.join(corosync::CpgName("cxx-core-test-flood"));
+  std::atomic<bool> stop{false};
+  std::thread sender([&] {
+    corosync::ConstBuffer m[] = {{"x", 1}};
+    try {
+      while (!stop) h.mcast_joined(nullptr, CPG_TYPE_AGREED, m, 1);
+    } catch (const corosync::Error&) {  // ClosedError once closed
+    }
+  });
+  std::thread dispatcher([&] {
+    try {
+      while (!stop) h.dispatch(corosync::DispatchFlags::All);
+    } catch (const corosync::Error&) {
+    }
+  });
+  auto until = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  while (slow.delivered < 200 && std::chrono::steady_clock::now() < until)
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  bool flooding = slow.delivered >= 200;
+  // Each call runs in a thread of its own, watched for 60 s: a hang ends the test run.
+  auto finishes = [](const char* what, auto call) {
+    std::atomic<bool> done{false};
+    std::thread t([&] {
+      call();
+      done = true;
+    });
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+    while (!done && std::chrono::steady_clock::now() < deadline)
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    if (!done) {
+      std::printf("FAIL cpg: %s waited for a flooded dispatch(All) for good\n", what);
+      std::fflush(stdout);
+      std::_Exit(1);
+    }
+    t.join();
+  };
+  finishes("join()", [&] { h.join(corosync::CpgName("cxx-core-test-flood-2")); });
+  finishes("close()", [&] { h.close(); });
+  stop = true;
+  sender.join();
+  dispatcher.join();
+  expect(flooding && h.closed(),
+         "cpg: join and close from other threads get in while a flooded dispatch(All) runs");
+}
+
 int main(int argc, char** argv) {
   retry_policy();
   errors();
@@ -401,6 +459,7 @@ int main(int argc, char** argv) {
   cpg_dispatch_pass();
   if (argc > 1 && std::string(argv[1]) == "--with-daemon") {
     cpg_against_the_daemon();
+    cpg_flooded_dispatch_lets_others_in();
     cmap_against_the_daemon();
     quorum_against_the_daemon();
     cfg_against_the_daemon();

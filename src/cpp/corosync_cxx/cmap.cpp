@@ -357,7 +357,7 @@ cmap_track_handle_t Cmap::track_add(std::string_view key, int32_t track_type,
   check_open("cmap_track_add");
   // The handle's mutex keeps dispatch out while tracks_ changes, so that no callback runs on
   // an entry being added or removed.
-  std::lock_guard<std::recursive_mutex> lock(state().mutex);
+  HandleLock lock(state());
   auto entry = std::make_unique<CmapTrack>(CmapTrack{&connection(), listener});
   cmap_track_handle_t track = 0;
   call("cmap_track_add", [&](uint64_t h) {
@@ -372,7 +372,7 @@ cmap_track_handle_t Cmap::track_add(std::string_view key, int32_t track_type,
 void Cmap::track_delete(cmap_track_handle_t track) {
   // The handle's mutex first: a close() between the check and the lookup would have
   // emptied the table, and the track would look unknown instead of the handle closed.
-  std::lock_guard<std::recursive_mutex> lock(state().mutex);
+  HandleLock lock(state());
   check_open("cmap_track_delete");
   auto it = tracks_.find(track);
   if (it == tracks_.end())

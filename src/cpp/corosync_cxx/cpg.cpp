@@ -68,14 +68,39 @@ std::vector<CpgAddress> addresses(const cpg_address* list, size_t count) {
   return out;
 }
 
+// What every trampoline does after its event, on every path out: in a C dispatch call of
+// everything queued (CS_DISPATCH_ALL, which returns only once the queue is empty), lets
+// the threads waiting for the handle in between two events (Handle::between_events).
+// libcpg holds nothing of its own across a callback but the instance's reference, so a
+// close() let in here finalizes the connection safely: libcpg checks for that after the
+// callback and ends the call.
+class AfterEvent {
+ public:
+  explicit AfterEvent(CpgConnection* c) : c_(c) {}
+  ~AfterEvent() {
+    if (c_ && c_->groups->in_all_call) Handle::between_events(*c_->state);
+  }
+  AfterEvent(const AfterEvent&) = delete;
+  AfterEvent& operator=(const AfterEvent&) = delete;
+
+ private:
+  CpgConnection* c_;
+};
+
 void deliver_trampoline(cpg_handle_t handle, const cpg_name* group, uint32_t nodeid,
                         uint32_t pid, void* msg, size_t msg_len) {
   CpgConnection* c = connection_of(handle);
   if (!c) return;
   CpgGroups& g = *c->groups;
+  AfterEvent after(c);
+  ++g.events_seen;
   // One of this process's own messages is back: it no longer counts against the window.
   if (nodeid == g.local_nodeid && pid == static_cast<uint32_t>(c->state->owner))
     g.release(*c, msg_len);
+  if (Handle::parking(c)) {
+    g.parked.deliver(name_view(*group), nodeid, pid, msg, msg_len);
+    return;
+  }
   Handle::run_callback(c, [&] {
     if (CpgListener* l = g.listener)
       l->on_deliver(name_view(*group), nodeid, pid, msg, msg_len);
@@ -88,6 +113,8 @@ void confchg_trampoline(cpg_handle_t handle, const cpg_name* group, const cpg_ad
   CpgConnection* c = connection_of(handle);
   if (!c) return;
   CpgGroups& g = *c->groups;
+  AfterEvent after(c);
+  ++g.events_seen;
   CpgName name(*group);
   {
     // This connection's own leave has completed: the dispatch loop drops it once this
@@ -103,6 +130,11 @@ void confchg_trampoline(cpg_handle_t handle, const cpg_name* group, const cpg_ad
       }
     }
   }
+  if (Handle::parking(c)) {
+    g.parked.confchg(name.view(), addresses(members, n_members), addresses(left, n_left),
+                     addresses(joined, n_joined));
+    return;
+  }
   Handle::run_callback(c, [&] {
     if (CpgListener* l = g.listener)
       l->on_confchg(name.view(), addresses(members, n_members), addresses(left, n_left),
@@ -115,6 +147,8 @@ void totem_confchg_trampoline(cpg_handle_t handle, cpg_ring_id ring_id, uint32_t
   CpgConnection* c = connection_of(handle);
   if (!c) return;
   CpgGroups& g = *c->groups;
+  AfterEvent after(c);
+  ++g.events_seen;
   {
     // corosync sends each totem change to every connection, in order with that
     // connection's events: the old ring's messages, then the change, then the new ring's
@@ -136,6 +170,11 @@ void totem_confchg_trampoline(cpg_handle_t handle, cpg_ring_id ring_id, uint32_t
     }
     g.totem_reported = true;
     g.last_totem_seq = std::max(g.last_totem_seq, ring_id.seq);
+  }
+  if (Handle::parking(c)) {
+    g.parked.totem_confchg({ring_id.nodeid, ring_id.seq},
+                           std::vector<uint32_t>(members, members + n_members));
+    return;
   }
   Handle::run_callback(c, [&] {
     if (CpgListener* l = g.listener)
@@ -234,20 +273,38 @@ bool Cpg::dispatch_event() {
   CpgGroups& g = *groups_;
   sweep();  // one a try_dispatch left (no_waiting)
   if (state().pass_begins) g.begin_pass();
+  // What a C call handed over behind a callback that threw goes before anything libcpg
+  // still holds: one per step, as a callback that throws again keeps the rest.
+  if (!g.parked.empty()) {
+    Handle::run_callback(state(), [&] { g.parked.run_oldest(g.listener); });
+    return true;
+  }
   // The handle's mutex is held: the connection list changes only in this thread (callbacks
   // that join or leave), so it is read without the groups' mutex.
   while (std::shared_ptr<CpgConnection> c = g.next_to_dispatch()) {
-    // One event per C call (corosync's ALL cannot be stopped by a callback), so that the
-    // events behind a callback that throws stay queued.
+    // A dispatch of everything queued hands a connection that no other waits behind its
+    // whole queue in one C call (ALL): the events behind a callback that throws are kept
+    // (ParkedCpgEvents). Otherwise one event per C call, so that a busy connection gives
+    // way to the others after its share.
+    bool all = state().dispatch_all && g.alone(*c);
+    uint64_t seen = g.events_seen;
     cs_error_t rc;
     {
       DispatchingConnection scope(c.get());
-      rc = ops.dispatch(c->handle, CS_DISPATCH_ONE_NONBLOCKING);
+      g.in_all_call = all;
+      rc = ops.dispatch(c->handle, all ? CS_DISPATCH_ALL : CS_DISPATCH_ONE_NONBLOCKING);
+      g.in_all_call = false;
     }
     // Only now, with the C call returned, may connections whose leave it delivered go.
     sweep();
     // A connection finalized by its own callback (close(), or a rejoin) ran that callback.
     bool had_event = consumed_event(*c, rc);
+    if (all && rc == CS_OK) {
+      // ALL ran until the connection had nothing more: no second call to find that out.
+      g.dispatched(c, false);
+      if (g.events_seen != seen) return true;
+      continue;
+    }
     g.dispatched(c, had_event);
     if (had_event) return true;
     if (closed()) return false;
@@ -259,6 +316,7 @@ bool Cpg::settle_due() const { return groups_ && groups_->retired_pending; }
 
 void Cpg::finalize_connections() noexcept {
   if (!groups_) return;
+  groups_->parked.clear();  // the handle's mutex is held (close())
   for (auto& c : groups_->all())
     if (c) c->finalize(kCpgOps);
   groups_->wake_senders();
@@ -287,7 +345,7 @@ void Cpg::join(const CpgName& group) {
   check_open("cpg_join");
   std::string name(group.view());
   {
-    std::lock_guard<std::recursive_mutex> dispatch_lock(state().mutex);
+    HandleLock dispatch_lock(state());
     std::shared_ptr<CpgConnection> left_behind;
     {
       std::lock_guard<std::mutex> lock(groups_->mutex);
@@ -305,11 +363,13 @@ void Cpg::join(const CpgName& group) {
                     "this handle is still leaving the group; dispatch its leave confchg first");
       }
     }
-    // Only the dispatch running the confchg of this handle's own leave sees a retired
-    // connection, in this thread: this join comes from that callback. Finalizing the
-    // connection now makes corosync forget it (cpg_finalize waits for the daemon's answer),
-    // so the join below is accepted; libcpg allows a finalize from a connection's own
-    // callback, and the dispatch loop drops the object once that C call has returned.
+    // A retired connection is seen only while the C dispatch call that ran the confchg of
+    // this handle's own leave has not returned: this join comes from that callback, or
+    // from another thread that call let in between two events. Finalizing the connection
+    // now makes corosync forget it (cpg_finalize waits for the daemon's answer), so the
+    // join below is accepted; libcpg allows a finalize during a connection's dispatch
+    // between callbacks (it ends the call), and the dispatch loop drops the object once
+    // that C call has returned.
     if (left_behind) {
       unwatch(*left_behind);
       left_behind->finalize(kCpgOps);
@@ -319,7 +379,7 @@ void Cpg::join(const CpgName& group) {
   cs_error_t rc = run(*c, [&](uint64_t h) { return cpg_join(h, group.c_name()); });
   if (rc != CS_OK) {
     // Only this new connection goes: no dispatch of it can be running (the mutex).
-    std::lock_guard<std::recursive_mutex> dispatch_lock(state().mutex);
+    HandleLock dispatch_lock(state());
     drop(*c);
     fail(rc, "cpg_join");
   }

@@ -9,7 +9,7 @@
 
 namespace corosync {
 
-CpgGroups::CpgGroups(SendWindow w, int epoll) : window(w), epoll_fd(epoll) {}
+CpgGroups::CpgGroups(SendWindow w, int epoll) : window(w), epoll_fd(epoll), parked(epoll) {}
 
 void CpgGroups::add(const std::shared_ptr<CpgConnection>& c) {
   if (c->control) {
@@ -70,6 +70,12 @@ void CpgGroups::dispatched(const std::shared_ptr<CpgConnection>& c, bool had_eve
     current_run_ = 0;
   }
   ++current_run_;
+}
+
+bool CpgGroups::alone(const CpgConnection& c) const noexcept {
+  for (size_t i = ready_next_; i < ready_.size(); ++i)
+    if (ready_[i] && ready_[i].get() != &c && !ready_[i]->finalized) return false;
+  return true;
 }
 
 bool CpgGroups::poll_ready() {

@@ -10,6 +10,7 @@
 // handle has queued in the daemon.
 #pragma once
 
+#include "corosync_cxx/cpg_parked.hpp"
 #include "corosync_cxx/handle.hpp"
 #include "corosync_cxx/netns.hpp"
 
@@ -83,6 +84,9 @@ struct CpgGroups {
   std::shared_ptr<CpgConnection> next_to_dispatch();
   // What dispatching `c` gave: an event (it stays current) or none (it is left).
   void dispatched(const std::shared_ptr<CpgConnection>& c, bool had_event);
+  // Whether no other connection waits in this pass for its turn after `c` (the last one
+  // next_to_dispatch gave): `c` may then have its whole queue run in one C call.
+  bool alone(const CpgConnection& c) const noexcept;
 
   // The send window, all under `mutex`.
   bool window_full() const;
@@ -152,6 +156,14 @@ struct CpgGroups {
   bool any_joined() const;
   const SendWindow window;
   const int epoll_fd;  // the handle's, not owned
+  // Events of a C dispatch call behind a callback that threw (handle's mutex).
+  ParkedCpgEvents parked;
+  // Events the trampolines got so far (handle's mutex): whether a C dispatch call of
+  // everything queued found any.
+  uint64_t events_seen = 0;
+  // Set while a C dispatch call of everything queued runs (handle's mutex): its
+  // trampolines let waiting threads in between events.
+  bool in_all_call = false;
   // Guards the group connections' states and the send window; never held while a callback
   // runs, so that mcast and join need not wait for a dispatch in another thread.
   mutable std::mutex mutex;

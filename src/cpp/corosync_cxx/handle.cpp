@@ -2,6 +2,7 @@
 
 #include <poll.h>
 #include <pthread.h>
+#include <sched.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
@@ -55,6 +56,14 @@ class DispatchingScope {
   HandleState& state_;
 };
 }  // namespace
+
+HandleLock::HandleLock(HandleState& state) : state_(state) {
+  if (state_.mutex.try_lock()) return;
+  state_.lockers_waiting.fetch_add(1);
+  state_.mutex.lock();
+  state_.lockers_waiting.fetch_sub(1);
+  state_.lockers_entered.fetch_add(1, std::memory_order_release);
+}
 
 std::mutex& handle_table_lock() {
   static std::mutex lock;
@@ -150,7 +159,7 @@ void Handle::close() {
     s.open = false;
     return;
   }
-  std::lock_guard<std::recursive_mutex> lock(s.mutex);
+  HandleLock lock(s);
   if (!s.open.exchange(false)) return;
   finalize_connections();
   uint64_t one = 1;
@@ -200,60 +209,108 @@ void Handle::dispatch(DispatchFlags flags, const InterruptCheck& check) {
   check_dispatchable();
   switch (flags) {
     case DispatchFlags::OneNonblocking:
-      run_one();
+      run_one_in_turn();
       return;
     case DispatchFlags::All:
-      for (bool first = true; step(first) != Step::Empty; first = false) {
-      }
+      run_queued();
       return;
     case DispatchFlags::One:
-      while (!run_one()) {
+      while (!run_one_in_turn()) {
         if (!wait_readable(check)) return;
       }
       return;
     case DispatchFlags::Blocking:
       for (;;) {
-        for (bool first = true; step(first) != Step::Empty; first = false) {
-        }
+        run_queued();
         if (!wait_readable(check)) return;
       }
   }
   throw Error(CS_ERR_INVALID_PARAM, ops_->dispatch_name);
 }
 
-Handle::TryResult Handle::try_dispatch(DispatchFlags flags, const std::function<void()>& yield) {
+Handle::TryResult Handle::try_dispatch(DispatchFlags flags, CallerLock* caller_lock) {
   check_dispatchable();
   if (flags != DispatchFlags::All && flags != DispatchFlags::OneNonblocking)
     return TryResult::WouldWait;
   HandleState& s = *state_;
+  std::unique_lock<std::mutex> turn(s.dispatch_turn, std::try_to_lock);
+  if (!turn.owns_lock()) return TryResult::WouldWait;
   std::unique_lock<std::recursive_mutex> lock(s.mutex, std::try_to_lock);
   if (!lock.owns_lock() || settle_due()) return TryResult::WouldWait;
   struct NoWaiting {
-    explicit NoWaiting(HandleState& s) : state(s) { state.no_waiting = true; }
-    ~NoWaiting() { state.no_waiting = false; }
+    NoWaiting(HandleState& s, CallerLock* caller_lock) : state(s) {
+      state.no_waiting = true;
+      state.caller_lock = caller_lock;
+    }
+    ~NoWaiting() {
+      state.no_waiting = false;
+      state.caller_lock = nullptr;
+    }
     HandleState& state;
-  } no_waiting(s);
+  } no_waiting(s, caller_lock);
   if (flags == DispatchFlags::OneNonblocking) {
     run_one();
     return TryResult::Done;
   }
   // The handle's mutex is held throughout: each step need not take it again.
-  for (unsigned events = 1; step_locked(events == 1) != Step::Empty; ++events) {
+  for (unsigned events = 1; step_locked(events == 1, true) != Step::Empty; ++events) {
     if (settle_due()) return TryResult::WouldWait;
-    if (yield && events % 64 == 0) yield();
+    if (caller_lock && events % kYieldEvents == 0) {
+      caller_lock->release();
+      caller_lock->reacquire();
+    }
+    let_waiters_in(s);
   }
   return TryResult::Done;
 }
 
-Handle::Step Handle::step(bool pass_begins) {
-  std::lock_guard<std::recursive_mutex> lock(state_->mutex);
-  return step_locked(pass_begins);
+bool Handle::run_one_in_turn() {
+  std::lock_guard<std::mutex> turn(state_->dispatch_turn);
+  return run_one();
 }
 
-Handle::Step Handle::step_locked(bool pass_begins) {
+void Handle::run_queued() {
+  std::lock_guard<std::mutex> turn(state_->dispatch_turn);
+  std::lock_guard<std::recursive_mutex> lock(state_->mutex);
+  for (bool first = true; step_locked(first, true) != Step::Empty; first = false)
+    let_waiters_in(*state_);
+}
+
+void Handle::between_events(HandleState& s) {
+  if (s.caller_lock && ++s.events_in_call % kYieldEvents == 0) {
+    s.caller_lock->release();
+    s.caller_lock->reacquire();
+  }
+  let_waiters_in(s);
+}
+
+void Handle::let_waiters_in(HandleState& s) {
+  if (s.lockers_waiting.load(std::memory_order_relaxed) == 0) return;
+  // The mutex is held once here (by the dispatch loop; a callback's own locks are gone by
+  // now), so one unlock lets it go; the dispatch's turn stays taken, so that no other
+  // dispatch gets in meanwhile (it would run events of a C dispatch call that has not
+  // returned). The mutex is handed to no one in particular: wait until a waiter has had
+  // it, or this thread would likely take it straight back.
+  uint64_t entered = s.lockers_entered.load(std::memory_order_acquire);
+  s.mutex.unlock();
+  if (s.caller_lock) s.caller_lock->release();
+  while (s.lockers_entered.load(std::memory_order_acquire) == entered) sched_yield();
+  // The handle's mutex before the caller lock: the order every dispatch takes them in (a
+  // callback of dispatch() takes the GIL with the mutex held).
+  s.mutex.lock();
+  if (s.caller_lock) s.caller_lock->reacquire();
+}
+
+Handle::Step Handle::step(bool pass_begins, bool all) {
+  std::lock_guard<std::recursive_mutex> lock(state_->mutex);
+  return step_locked(pass_begins, all);
+}
+
+Handle::Step Handle::step_locked(bool pass_begins, bool all) {
   HandleState& s = *state_;
   if (!s.open) return Step::Empty;
   s.pass_begins = pass_begins;
+  s.dispatch_all = all;
   DispatchingScope scope(s);
   uint64_t before = s.callbacks_run;
   bool consumed = false;
@@ -282,7 +339,7 @@ Handle::Step Handle::step_locked(bool pass_begins) {
 
 bool Handle::run_one() {
   for (bool first = true;; first = false) {
-    switch (step(first)) {
+    switch (step(first, false)) {
       case Step::RanCallback:
         return true;
       case Step::Empty:

@@ -51,6 +51,18 @@ struct ServiceOps {
 
 struct HandleState;
 
+// A lock of its own that a try_dispatch caller holds (a language binding's interpreter
+// lock), which a callback of another thread may need: the dispatch lets go of it before
+// anything that could wait, and takes it back after.
+class CallerLock {
+ public:
+  virtual void release() noexcept = 0;
+  virtual void reacquire() noexcept = 0;
+
+ protected:
+  ~CallerLock() = default;
+};
+
 // corosync's client libraries keep their handles (and CPG its iteration handles) in libqb
 // handle tables, which are not safe for concurrent creates and destroys:
 // qb_hdb_handle_create takes no lock, so two *_initialize at once can take one slot, and one
@@ -109,8 +121,24 @@ struct HandleState {
   int epoll_fd = -1;
   // Serializes dispatch with finalize (corosync warns that finalizing from another thread
   // can race a running dispatch) and with changes to the set of connections. Recursive
-  // because a callback may close its own handle or join a group.
+  // because a callback may close its own handle or join a group. Everything but a dispatch
+  // takes it with HandleLock; a dispatch that runs many events lets those callers in
+  // between two (Handle::let_waiters_in).
   std::recursive_mutex mutex;
+  // A dispatch's turn: one dispatching thread at a time, taken before `mutex` and kept
+  // across the dispatch's whole run of events, also while it lets HandleLocks in, so that
+  // only those get in between two events.
+  std::mutex dispatch_turn;
+  // HandleLock's callers waiting for `mutex`, and how many of them got it so far: a steady
+  // sender keeps a dispatch of everything queued from ever finding the queue empty, and
+  // without a turn close(), join() and the like would wait for it for good.
+  std::atomic<unsigned> lockers_waiting{0};
+  std::atomic<uint64_t> lockers_entered{0};
+  // The running try_dispatch's caller lock, if it gave one (under `mutex`).
+  CallerLock* caller_lock = nullptr;
+  // Events a C dispatch call that runs many ran so far (under `mutex`): its caller lock
+  // is let go for a moment every kYieldEvents.
+  unsigned events_in_call = 0;
   std::atomic<std::thread::id> dispatching_thread{};
   // The first exception thrown by a callback during the current C dispatch call.
   std::exception_ptr pending;
@@ -120,11 +148,29 @@ struct HandleState {
   // Set (under `mutex`) while try_dispatch runs: the service leaves whatever could wait
   // (settle()) for a later dispatch.
   bool no_waiting = false;
+  // Set (under `mutex`) while a dispatch runs everything queued (All, Blocking): a service
+  // may then hand a connection's whole queue to one C dispatch call, keeping the events
+  // behind a callback that threw for the next dispatch (Handle::parking).
+  bool dispatch_all = false;
   // Set (under `mutex`) for the first dispatch_event of a pass: a run of C dispatch calls
   // over what is queued, from a dispatch() or try_dispatch() call or a wake-up of a waiting
   // one, to the first call that finds nothing (or a callback, for the ONE flavours). A
   // service with several connections asks which are readable once per pass.
   bool pass_begins = false;
+};
+
+// Holds a handle's mutex for anything but a dispatch. A dispatch that runs many events
+// lets a waiting HandleLock in between two, so that it waits for one event, not for the
+// whole queue.
+class HandleLock {
+ public:
+  explicit HandleLock(HandleState& state);
+  ~HandleLock() { state_.mutex.unlock(); }
+  HandleLock(const HandleLock&) = delete;
+  HandleLock& operator=(const HandleLock&) = delete;
+
+ private:
+  HandleState& state_;
 };
 
 class Handle {
@@ -157,9 +203,11 @@ class Handle {
   // language binding holding its interpreter's lock, whom a thread running a callback may
   // be waiting for): nothing is done, and WouldWait returned, if another thread holds the
   // handle; an All that meets work that could wait (settle_due()) stops before it with
-  // WouldWait. The caller then finishes with dispatch(), free to wait. `yield` (if given)
-  // runs every 64 events of an All, to let others have that lock for a moment.
-  TryResult try_dispatch(DispatchFlags flags, const std::function<void()>& yield = {});
+  // WouldWait. The caller then finishes with dispatch(), free to wait. `caller_lock` (if
+  // given) is the caller's own lock: it is let go for a moment every 64 events of an All,
+  // for others to have, and while the dispatch lets another thread's close(), join() and
+  // the like in (which could wait); without it those wait for the whole All.
+  TryResult try_dispatch(DispatchFlags flags, CallerLock* caller_lock = nullptr);
   // For a callback: whether the dispatch running it is a try_dispatch, whose caller holds
   // the lock it could not wait without (the binding's GIL), so the callback need not take
   // it again. Only meaningful in a callback of this handle (the handle's mutex is held).
@@ -175,7 +223,11 @@ class Handle {
   template <class Callback>
   static void run_callback(Connection* connection, Callback&& callback) {
     if (!connection || !connection->state) return;
-    HandleState& state = *connection->state;
+    run_callback(*connection->state, std::forward<Callback>(callback));
+  }
+  // The same for a callback of the handle whose state is `state`.
+  template <class Callback>
+  static void run_callback(HandleState& state, Callback&& callback) {
     ++state.callbacks_run;
     try {
       callback();
@@ -188,6 +240,16 @@ class Handle {
     catch (...) {
       if (!state.pending) state.pending = std::current_exception();
     }
+  }
+  // For trampolines of a C dispatch call that runs many events (CS_DISPATCH_ALL), after
+  // each: lets the caller lock go every kYieldEvents, and lets waiting HandleLocks in.
+  static void between_events(HandleState& state);
+  static constexpr unsigned kYieldEvents = 64;
+  // For trampolines: whether a callback of this C dispatch call has thrown, so that the
+  // event must be kept for the next dispatch instead of run (a C dispatch call that runs
+  // everything queued goes on after it).
+  static bool parking(const Connection* connection) noexcept {
+    return connection && connection->state && connection->state->pending;
   }
 
  protected:
@@ -211,7 +273,7 @@ class Handle {
     });
     if (rc != CS_OK) throw Error(rc, function);
     opened(*connection, h, function);
-    std::lock_guard<std::recursive_mutex> lock(state_->mutex);
+    HandleLock lock(*state_);
     if (!state_->open) {
       connection->finalize(state_->ops);
       throw ClosedError(function);
@@ -289,12 +351,22 @@ class Handle {
   void check_dispatchable() const;
   enum class Step { Empty, Consumed, RanCallback };
   // One C dispatch call's worth; `pass_begins` for the first step of a pass over what is
-  // queued (see HandleState::pass_begins).
-  Step step(bool pass_begins);
+  // queued (see HandleState::pass_begins), `all` when the dispatch runs everything queued
+  // (HandleState::dispatch_all).
+  Step step(bool pass_begins, bool all);
   // step() with the handle's mutex already held by this thread.
-  Step step_locked(bool pass_begins);
-  // Steps, as one pass, until a callback has run (true) or nothing is queued (false).
+  Step step_locked(bool pass_begins, bool all);
+  // Steps, as one pass, until a callback has run (true) or nothing is queued (false); the
+  // dispatch's turn (HandleState::dispatch_turn) is held.
   bool run_one();
+  // run_one() in the dispatch's turn.
+  bool run_one_in_turn();
+  // Steps, as one pass, until nothing is queued (dispatch All and Blocking), in the
+  // dispatch's turn.
+  void run_queued();
+  // Called by the dispatching thread, holding the handle's mutex once: if HandleLocks
+  // wait, lets it go (and the caller lock, if any) until one of them has had it.
+  static void let_waiters_in(HandleState& state);
   // Waits until the fd is readable; false when the handle was closed meanwhile.
   bool wait_readable(const InterruptCheck& check);
 

@@ -14,6 +14,19 @@ void bind_dispatch_flags(py::module_& m) {
       .finalize();
 }
 
+namespace {
+// The GIL as the try_dispatch caller's lock: let go while the dispatch lets another
+// thread's close() or join() in, and for a moment every 64 events.
+class Gil final : public CallerLock {
+ public:
+  void release() noexcept override { saved_ = PyEval_SaveThread(); }
+  void reacquire() noexcept override { corosync::python::reacquire(saved_); }
+
+ private:
+  PyThreadState* saved_ = nullptr;
+};
+}  // namespace
+
 void dispatch_from_python(Handle& handle, DispatchFlags flags) {
   // What is queued is dispatched without letting go of the GIL, whichever threads exist:
   // letting it go around the dispatch and taking it back for each callback cost more than
@@ -24,8 +37,8 @@ void dispatch_from_python(Handle& handle, DispatchFlags flags) {
   // (another thread holding the handle, a connection to finalize, a blocking flag) goes
   // on without the GIL. Callbacks that try_dispatch runs use the GIL this thread holds
   // (callback_with_gil): try_dispatch must never be called here without it.
-  auto yield = [] { reacquire(PyEval_SaveThread()); };
-  if (handle.try_dispatch(flags, yield) == Handle::TryResult::Done) return;
+  Gil gil;
+  if (handle.try_dispatch(flags, &gil) == Handle::TryResult::Done) return;
   // Only the waiting flavours need to wake for signals.
   bool waits = flags == DispatchFlags::One || flags == DispatchFlags::Blocking;
   InterruptCheck check = waits ? python_signal_check() : InterruptCheck{};
