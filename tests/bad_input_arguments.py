@@ -30,7 +30,7 @@ CPG_ARGUMENTS = [
         "cpg-membership-surrogate",
         lambda h: h.cpg.membership(SURROGATE),
         UnicodeEncodeError,
-        "surrogates not allowed",
+        "surrogates not allowed in group$",
     ),
     case(
         "cpg-membership-129",
@@ -54,13 +54,13 @@ CPG_ARGUMENTS = [
         "cpg-groups-group-surrogate",
         lambda h: h.cpg.groups(group=SURROGATE),
         UnicodeEncodeError,
-        "surrogates not allowed",
+        "surrogates not allowed in group$",
     ),
     case(
         "cpg-leave-surrogate",
         lambda h: h.cpg.leave(SURROGATE),
         UnicodeEncodeError,
-        "surrogates not allowed",
+        "surrogates not allowed in group$",
     ),
     case(
         "cpg-mcast-group-int",
@@ -165,13 +165,13 @@ CMAP_ARGUMENTS = [
         "cmap-get-surrogate",
         lambda h: h.cmap.get(SURROGATE),
         UnicodeEncodeError,
-        "surrogates not allowed",
+        "surrogates not allowed in key$",
     ),
     case(
         "cmap-set-string-surrogate",
         lambda h: h.cmap.set(h.prefix + "s", SURROGATE, ValueType.STRING),
         UnicodeEncodeError,
-        "surrogates not allowed",
+        "surrogates not allowed in value$",
     ),
     case(
         "cmap-set-string-16386-utf8-bytes",
@@ -195,7 +195,7 @@ CMAP_ARGUMENTS = [
         "cmap-keys-surrogate",
         lambda h: list(h.cmap.keys(SURROGATE)),
         UnicodeEncodeError,
-        "surrogates not allowed",
+        "surrogates not allowed in prefix$",
     ),
     case(
         "cmap-keys-nul",
@@ -249,7 +249,7 @@ CMAP_ARGUMENTS = [
         "cmap-track-key-surrogate",
         lambda h: h.cmap.track(SURROGATE, print),
         UnicodeEncodeError,
-        "surrogates not allowed",
+        "surrogates not allowed in key$",
     ),
     case(
         "cmap-untrack-none",
@@ -375,7 +375,7 @@ VOTEQUORUM_ARGUMENTS = [
         "votequorum-qdevice_register-surrogate",
         lambda h: h.votequorum.qdevice_register(SURROGATE),
         UnicodeEncodeError,
-        "surrogates not allowed",
+        "surrogates not allowed in name$",
     ),
     case(
         "votequorum-qdevice_register-bytes",
@@ -420,7 +420,7 @@ CFG_ARGUMENTS = [
         "cfg-kill_node-reason-surrogate",
         lambda h: h.cfg.kill_node(99, SURROGATE),
         UnicodeEncodeError,
-        "surrogates not allowed",
+        "surrogates not allowed in reason$",
     ),
     case(
         "cfg-kill_node-reason-256-utf8-bytes",

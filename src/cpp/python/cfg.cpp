@@ -235,7 +235,7 @@ void bind_cfg(py::module_& m) {
           "kill_node",
           [](PyCfg& self, const py::int_& nodeid, const py::str& reason) {
             uint32_t id = uint32_arg(nodeid, "nodeid");
-            std::string text = utf8(reason);
+            std::string text = utf8(reason, "reason");
             without_gil([&] { self.cfg.kill_node(id, text); });
           },
           py::arg("nodeid"), py::arg("reason"),

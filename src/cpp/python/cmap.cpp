@@ -189,7 +189,7 @@ void bind_iterator(py::module_& m, const char* name, const char* doc, const char
 }
 
 CmapValue get_value(PyCmap& self, const py::str& key) {
-  std::string k = utf8(key);
+  std::string k = utf8(key, "key");
   return without_gil([&] { return self.cmap.get(k); });
 }
 
@@ -212,7 +212,7 @@ PyObject* fast_get(PyObject* self, PyObject* const* args, Py_ssize_t nargsf, PyO
 
 void set_value(PyCmap& self, const py::str& key, const SetValue& value,
                std::optional<cmap_value_types_t> type) {
-  std::string k = utf8(key);
+  std::string k = utf8(key, "key");
   CallName what("cmap.set", key);
   if (!type) {
     std::optional<cmap_value_types_t> existing =
@@ -252,7 +252,7 @@ PyObject* fast_set(PyObject* self, PyObject* const* args, Py_ssize_t nargsf, PyO
 
 bool contains(PyCmap& self, const py::object& key) {
   if (!PyUnicode_Check(key.ptr())) return false;
-  std::string k = utf8(py::reinterpret_borrow<py::str>(key));
+  std::string k = utf8(py::reinterpret_borrow<py::str>(key), "key");
   try {
     check_key_name(k, "cmap_get");
   } catch (const Error&) {
@@ -266,7 +266,7 @@ PyTrackObject track(PyCmap& self, const py::str& key, const TrackCallback& callb
   auto owned = std::make_unique<PyTrack>();
   PyTrack* t = owned.get();
   t->callback = callback;
-  t->key = utf8(key);
+  t->key = utf8(key, "key");
   t->events = events;
   t->prefix = prefix;
   t->cmap = &self.cmap;
@@ -424,7 +424,7 @@ void bind_cmap(py::module_& m) {
       .def(
           "delete",
           [](PyCmap& self, const py::str& key) {
-            std::string k = utf8(key);
+            std::string k = utf8(key, "key");
             without_gil([&] { self.cmap.delete_key(k); });
           },
           py::arg("key"),
@@ -433,7 +433,7 @@ void bind_cmap(py::module_& m) {
       .def(
           "__delitem__",
           [](PyCmap& self, const py::str& key) {
-            std::string k = utf8(key);
+            std::string k = utf8(key, "key");
             without_gil([&] { self.cmap.delete_key(k); });
           },
           py::arg("key"), "del cmap[key] (cmap_delete).")
@@ -443,7 +443,7 @@ void bind_cmap(py::module_& m) {
       .def(
           "inc",
           [](PyCmap& self, const py::str& key) {
-            std::string k = utf8(key);
+            std::string k = utf8(key, "key");
             without_gil([&] { self.cmap.inc(k); });
           },
           py::arg("key"),
@@ -452,7 +452,7 @@ void bind_cmap(py::module_& m) {
       .def(
           "dec",
           [](PyCmap& self, const py::str& key) {
-            std::string k = utf8(key);
+            std::string k = utf8(key, "key");
             without_gil([&] { self.cmap.dec(k); });
           },
           py::arg("key"),
@@ -461,7 +461,8 @@ void bind_cmap(py::module_& m) {
       .def(
           "keys",
           [](py::object self, const py::str& prefix) {
-            return std::make_unique<KeyIterator>(self, self.cast<PyCmap&>(), utf8(prefix));
+            return std::make_unique<KeyIterator>(self, self.cast<PyCmap&>(),
+                                          utf8(prefix, "prefix"));
           },
           py::arg("prefix") = "",
           "An iterator over the keys that start with `prefix` (cmap_iter_init, "
@@ -470,7 +471,8 @@ void bind_cmap(py::module_& m) {
       .def(
           "items",
           [](py::object self, const py::str& prefix) {
-            return std::make_unique<ItemIterator>(self, self.cast<PyCmap&>(), utf8(prefix));
+            return std::make_unique<ItemIterator>(self, self.cast<PyCmap&>(),
+                                           utf8(prefix, "prefix"));
           },
           py::arg("prefix") = "",
           "An iterator of (key, TypedValue) over the keys that start with `prefix` "

@@ -134,7 +134,7 @@ std::string buffer_bytes(const py::handle& value) {
 std::string string_bytes(const py::handle& value, const CallName& what) {
   std::string out;
   if (PyUnicode_Check(value.ptr())) {
-    out = utf8(value);
+    out = utf8(value, "value");
   } else if (PyBytes_Check(value.ptr())) {
     out = buffer_bytes(value);
   } else {

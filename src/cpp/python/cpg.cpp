@@ -53,7 +53,7 @@ std::string type_name(const py::handle& object) {
 CpgName group_from_python(const py::handle& group, const char* function) {
   std::string bytes;
   if (py::isinstance<py::str>(group)) {
-    bytes = utf8(group);
+    bytes = utf8(group, "group");
   } else if (py::isinstance<py::bytes>(group)) {
     bytes = group.cast<std::string>();
   } else {

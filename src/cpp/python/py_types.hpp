@@ -29,8 +29,9 @@ COROSYNC_PY_TYPE(PyBuffer)
 
 using GroupName = py::typing::Union<py::str, py::bytes>;
 
-// A str's UTF-8: UnicodeEncodeError (a ValueError) for lone surrogates, which have none.
-std::string utf8(const py::handle& text);
+// A str's UTF-8: UnicodeEncodeError (a ValueError) for lone surrogates, which have none,
+// its message naming the argument `name` ("... surrogates not allowed in key").
+std::string utf8(const py::handle& text, const char* name);
 
 // The package's Python types that the binding creates, looked up once, on first use (the
 // package imports this module before its own modules exist, so not at module init), and

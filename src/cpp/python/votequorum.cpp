@@ -283,7 +283,7 @@ void bind_votequorum(py::module_& m) {
       .def(
           "qdevice_register",
           [](PyVotequorum& self, const py::str& name) {
-            std::string n = utf8(name);
+            std::string n = utf8(name, "name");
             without_gil([&] { self.votequorum.qdevice_register(n); });
           },
           py::arg("name"),
@@ -292,14 +292,14 @@ void bind_votequorum(py::module_& m) {
       .def(
           "qdevice_unregister",
           [](PyVotequorum& self, const py::str& name) {
-            std::string n = utf8(name);
+            std::string n = utf8(name, "name");
             without_gil([&] { self.votequorum.qdevice_unregister(n); });
           },
           py::arg("name"), "Unregister the quorum device (votequorum_qdevice_unregister).")
       .def(
           "qdevice_update",
           [](PyVotequorum& self, const py::str& old_name, const py::str& new_name) {
-            std::string o = utf8(old_name), n = utf8(new_name);
+            std::string o = utf8(old_name, "old_name"), n = utf8(new_name, "new_name");
             without_gil([&] { self.votequorum.qdevice_update(o, n); });
           },
           py::arg("old_name"), py::arg("new_name"),
@@ -309,7 +309,7 @@ void bind_votequorum(py::module_& m) {
           [](PyVotequorum& self, const py::str& name, bool cast_vote, const PyRingId& ring_id) {
             // Checked before the name: a bad ring id is what corosync answers first too.
             RingId ring = ring_from(ring_id);
-            std::string n = utf8(name);
+            std::string n = utf8(name, "name");
             without_gil([&] { self.votequorum.qdevice_poll(n, cast_vote, ring); });
           },
           py::arg("name"), py::arg("cast_vote"), py::arg("ring_id"),
@@ -319,7 +319,7 @@ void bind_votequorum(py::module_& m) {
       .def(
           "qdevice_master_wins",
           [](PyVotequorum& self, const py::str& name, bool allow) {
-            std::string n = utf8(name);
+            std::string n = utf8(name, "name");
             without_gil([&] { self.votequorum.qdevice_master_wins(n, allow); });
           },
           py::arg("name"), py::arg("allow"),
