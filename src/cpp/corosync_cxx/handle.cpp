@@ -253,13 +253,9 @@ Handle::TryResult Handle::try_dispatch(DispatchFlags flags, CallerLock* caller_l
     return TryResult::Done;
   }
   // The handle's mutex is held throughout: each step need not take it again.
-  for (unsigned events = 1; step_locked(events == 1, true) != Step::Empty; ++events) {
+  for (bool first = true; step_locked(first, true) != Step::Empty; first = false) {
     if (settle_due()) return TryResult::WouldWait;
-    if (caller_lock && events % kYieldEvents == 0) {
-      caller_lock->release();
-      caller_lock->reacquire();
-    }
-    let_waiters_in(s);
+    between_events(s);
   }
   return TryResult::Done;
 }
@@ -277,7 +273,7 @@ void Handle::run_queued() {
 }
 
 void Handle::between_events(HandleState& s) {
-  if (s.caller_lock && ++s.events_in_call % kYieldEvents == 0) {
+  if (s.caller_lock && ++s.events_run % kYieldEvents == 0) {
     s.caller_lock->release();
     s.caller_lock->reacquire();
   }
@@ -301,9 +297,9 @@ void Handle::let_waiters_in(HandleState& s) {
   if (s.caller_lock) s.caller_lock->reacquire();
 }
 
-Handle::Step Handle::step(bool pass_begins, bool all) {
+Handle::Step Handle::step(bool pass_begins) {
   std::lock_guard<std::recursive_mutex> lock(state_->mutex);
-  return step_locked(pass_begins, all);
+  return step_locked(pass_begins, false);
 }
 
 Handle::Step Handle::step_locked(bool pass_begins, bool all) {
@@ -339,7 +335,7 @@ Handle::Step Handle::step_locked(bool pass_begins, bool all) {
 
 bool Handle::run_one() {
   for (bool first = true;; first = false) {
-    switch (step(first, false)) {
+    switch (step(first)) {
       case Step::RanCallback:
         return true;
       case Step::Empty:

@@ -136,9 +136,9 @@ struct HandleState {
   std::atomic<uint64_t> lockers_entered{0};
   // The running try_dispatch's caller lock, if it gave one (under `mutex`).
   CallerLock* caller_lock = nullptr;
-  // Events a C dispatch call that runs many ran so far (under `mutex`): its caller lock
-  // is let go for a moment every kYieldEvents.
-  unsigned events_in_call = 0;
+  // Events the dispatches that run many have run (under `mutex`): the caller lock is
+  // let go for a moment every kYieldEvents.
+  unsigned events_run = 0;
   std::atomic<std::thread::id> dispatching_thread{};
   // The first exception thrown by a callback during the current C dispatch call.
   std::exception_ptr pending;
@@ -241,8 +241,9 @@ class Handle {
       if (!state.pending) state.pending = std::current_exception();
     }
   }
-  // For trampolines of a C dispatch call that runs many events (CS_DISPATCH_ALL), after
-  // each: lets the caller lock go every kYieldEvents, and lets waiting HandleLocks in.
+  // After each event of a dispatch that runs many (between two steps, and in the
+  // trampolines of a CS_DISPATCH_ALL call): lets the caller lock go every kYieldEvents,
+  // and lets waiting HandleLocks in.
   static void between_events(HandleState& state);
   static constexpr unsigned kYieldEvents = 64;
   // For trampolines: whether a callback of this C dispatch call has thrown, so that the
@@ -350,11 +351,11 @@ class Handle {
   // What dispatch and try_dispatch refuse: a closed handle, and a call from a callback.
   void check_dispatchable() const;
   enum class Step { Empty, Consumed, RanCallback };
-  // One C dispatch call's worth; `pass_begins` for the first step of a pass over what is
-  // queued (see HandleState::pass_begins), `all` when the dispatch runs everything queued
-  // (HandleState::dispatch_all).
-  Step step(bool pass_begins, bool all);
-  // step() with the handle's mutex already held by this thread.
+  // One C dispatch call's worth, for a dispatch of one callback (run_one); `pass_begins`
+  // for the first step of a pass over what is queued (see HandleState::pass_begins).
+  Step step(bool pass_begins);
+  // A step with the handle's mutex already held by this thread; `all` when the dispatch
+  // runs everything queued (HandleState::dispatch_all).
   Step step_locked(bool pass_begins, bool all);
   // Steps, as one pass, until a callback has run (true) or nothing is queued (false); the
   // dispatch's turn (HandleState::dispatch_turn) is held.
