@@ -23,6 +23,23 @@ def test_each_item_is_a_message_of_its_own_in_order(open_cpg: CpgFactory, group:
     assert recorder.messages() == messages
 
 
+@pytest.mark.parametrize("count", [1, 255, 256, 257, 513])
+@pytest.mark.parametrize("container", [list, tuple])
+def test_a_list_or_tuple_around_the_batch_size_goes_whole(
+    open_cpg: CpgFactory,
+    group: str,
+    count: int,
+    container: type[list[bytes]] | type[tuple[bytes, ...]],
+) -> None:
+    # A list's or tuple's items are taken in batches sized to it, at most 256: the batch
+    # that takes the last item must still find the end, and the next batch go on.
+    cpg, recorder = joined(open_cpg, group)
+    messages = [b"%d" % i for i in range(count)]
+    assert cpg.mcast_many(container(messages)) == count
+    pump([cpg], lambda: len(recorder.messages()) == count)
+    assert recorder.messages() == messages
+
+
 def test_any_bytes_like_items_and_any_iterable_are_taken(open_cpg: CpgFactory, group: str) -> None:
     cpg, recorder = joined(open_cpg, group)
 

@@ -270,6 +270,20 @@ PyObject* fast_mcast(PyObject* self, PyObject* const* args, Py_ssize_t nargsf,
   throw py::error_already_set();
 }
 
+// How many items mcast_many takes per batch: `most`, or fewer when `messages` is a list or
+// tuple that holds fewer (its size costs nothing to read, unlike a generator's). Each held
+// item is a zeroed Py_buffer: a batch of 64 in an array for 256 paid for 256 (about 35
+// instructions per message, callgrind).
+size_t batch_capacity(const py::handle& messages, size_t most) {
+  Py_ssize_t size = -1;
+  if (PyList_CheckExact(messages.ptr()))
+    size = PyList_GET_SIZE(messages.ptr());
+  else if (PyTuple_CheckExact(messages.ptr()))
+    size = PyTuple_GET_SIZE(messages.ptr());
+  // One more than the items, so that the batch that takes them all also finds the end.
+  return size < 0 ? most : std::min(most, static_cast<size_t>(size) + 1);
+}
+
 // A call's own retry_timeout, if it gives one.
 std::optional<RetryPolicy> call_retry(const std::optional<double>& retry_timeout) {
   if (!retry_timeout) return std::nullopt;
@@ -286,7 +300,8 @@ size_t mcast_many(PyCpg& self, const py::typing::Iterable<PyBuffer>& messages,
   // any length needs no more memory than one batch.
   constexpr size_t kBatch = 256;
   py::iterator items = py::iter(messages);
-  HeldBuffers held(kBatch);
+  const size_t capacity = batch_capacity(messages, kBatch);
+  HeldBuffers held(capacity);
   size_t sent = 0;
   try {
     for (;;) {
@@ -294,7 +309,7 @@ size_t mcast_many(PyCpg& self, const py::typing::Iterable<PyBuffer>& messages,
       std::string bad_item;
       std::exception_ptr from_iterable;
       try {
-        for (PyObject* item; n < kBatch && (item = PyIter_Next(items.ptr()));) {
+        for (PyObject* item; n < capacity && (item = PyIter_Next(items.ptr()));) {
           py::object owned = py::reinterpret_steal<py::object>(item);
           if (!held[n].hold(item)) {
             bad_item = type_name(owned);
@@ -323,7 +338,7 @@ size_t mcast_many(PyCpg& self, const py::typing::Iterable<PyBuffer>& messages,
       if (!bad_item.empty())
         throw py::type_error("mcast_many() item " + std::to_string(sent) +
                              " must be a contiguous bytes-like object, not " + bad_item);
-      if (n < kBatch) return sent;
+      if (n < capacity) return sent;
     }
   } catch (...) {
     // Tells the caller how many messages went before the one that failed.
