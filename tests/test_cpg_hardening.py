@@ -214,6 +214,26 @@ class TestSendWindow:
         pump([cpg], lambda: len(recorder.messages()) == 11)
         assert recorder.messages() == [b"%d" % i for i in range(11)]
 
+    def test_a_callback_may_send_into_the_room_its_own_delivered_message_made(
+        self, open_cpg: CpgFactory, group: str
+    ) -> None:
+        # An echo: each message back frees its room in the window at once, inside the C
+        # dispatch call that delivers it, not once that call has returned.
+        cpg, recorder = joined(open_cpg, group, retry_timeout=0, send_window_messages=4)
+        record = recorder.on_deliver
+
+        def echo(group_name: str | bytes, nodeid: int, pid: int, message: bytes) -> None:
+            record(group_name, nodeid, pid, message)
+            if message.startswith(b"m"):
+                cpg.mcast(b"r" + message[1:])  # TryAgainError if the window were still full
+
+        cpg.on_deliver = echo
+        sent = [b"m%d" % i for i in range(4)]
+        for message in sent:
+            cpg.mcast(message)
+        pump([cpg], lambda: len(recorder.messages()) == 8)
+        assert recorder.messages() == sent + [b"r%d" % i for i in range(4)]
+
     def test_a_message_larger_than_the_byte_window_goes_when_nothing_is_outstanding(
         self, open_cpg: CpgFactory, group: str
     ) -> None:

@@ -96,7 +96,10 @@ void deliver_trampoline(cpg_handle_t handle, const cpg_name* group, uint32_t nod
   ++g.events_seen;
   // One of this process's own messages is back: it no longer counts against the window.
   if (nodeid == g.local_nodeid && pid == static_cast<uint32_t>(c->state->owner))
-    g.release(*c, msg_len);
+    g.note_returned(*c, msg_len);
+  // A sender waiting for room is woken now, not when this C call returns (an ALL call may
+  // run long), whoever sent this event.
+  if (c->returned_messages && g.senders_waiting()) g.settle(*c);
   if (Handle::parking(c)) {
     g.parked.deliver(name_view(*group), nodeid, pid, msg, msg_len);
     return;
@@ -294,6 +297,7 @@ bool Cpg::dispatch_event() {
       g.in_all_call = all;
       rc = ops.dispatch(c->handle, all ? CS_DISPATCH_ALL : CS_DISPATCH_ONE_NONBLOCKING);
       g.in_all_call = false;
+      g.settle(*c);
     }
     // Only now, with the C call returned, may connections whose leave it delivered go.
     sweep();

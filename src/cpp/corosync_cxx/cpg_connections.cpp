@@ -22,6 +22,7 @@ void CpgGroups::add(const std::shared_ptr<CpgConnection>& c) {
 
 void CpgGroups::remove(CpgConnection& c) {
   std::lock_guard<std::mutex> lock(mutex);
+  forget_returned(c);
   sub_unconfirmed(c, c.unconfirmed_messages, c.unconfirmed_bytes);
   auto found = std::find_if(connections.begin(), connections.end(),
                             [&](const auto& p) { return p.get() == &c; });
@@ -103,9 +104,21 @@ bool CpgGroups::poll_ready() {
   return !ready_.empty();
 }
 
+uint64_t CpgGroups::outstanding_messages() const {
+  // Clamped: a message whose failed send took its count back may still come back.
+  return unconfirmed_messages -
+         std::min(unconfirmed_messages, returned_messages_.load(std::memory_order_relaxed));
+}
+
+uint64_t CpgGroups::outstanding_bytes() const {
+  return unconfirmed_bytes -
+         std::min(unconfirmed_bytes, returned_bytes_.load(std::memory_order_relaxed));
+}
+
 bool CpgGroups::fits(uint64_t bytes) const {
-  return unconfirmed_messages == 0 ||
-         (unconfirmed_messages < window.messages && unconfirmed_bytes + bytes <= window.bytes);
+  uint64_t messages = outstanding_messages();
+  return messages == 0 ||
+         (messages < window.messages && outstanding_bytes() + bytes <= window.bytes);
 }
 
 bool CpgGroups::window_full() const {
@@ -137,6 +150,24 @@ void CpgGroups::release(CpgConnection& c, uint64_t messages, uint64_t bytes) {
   sub_unconfirmed(c, messages, bytes);
 }
 
+void CpgGroups::settle(CpgConnection& c) {
+  if (!c.returned_messages) return;
+  std::lock_guard<std::mutex> lock(mutex);
+  uint64_t messages = c.returned_messages, bytes = c.returned_bytes;
+  forget_returned(c);
+  sub_unconfirmed(c, messages, bytes);
+}
+
+void CpgGroups::forget_returned(CpgConnection& c) {
+  returned_messages_.store(
+      returned_messages_.load(std::memory_order_relaxed) - c.returned_messages,
+      std::memory_order_relaxed);
+  returned_bytes_.store(returned_bytes_.load(std::memory_order_relaxed) - c.returned_bytes,
+                        std::memory_order_relaxed);
+  c.returned_messages = 0;
+  c.returned_bytes = 0;
+}
+
 void CpgGroups::wake_senders() {
   std::lock_guard<std::mutex> lock(mutex);
   window_opened.notify_all();
@@ -158,7 +189,7 @@ void CpgGroups::sub_unconfirmed(CpgConnection& c, uint64_t messages, uint64_t by
   c.unconfirmed_bytes -= bytes;
   unconfirmed_messages -= messages;
   unconfirmed_bytes -= bytes;
-  if (messages && window_waiters) window_opened.notify_all();
+  if (messages && senders_waiting()) window_opened.notify_all();
 }
 
 }  // namespace corosync

@@ -16,6 +16,7 @@
 
 #include <corosync/cpg.h>
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
@@ -41,6 +42,10 @@ struct CpgConnection : Connection {
   // this connection's own leave; the dispatch loop drops the connection once that C
   // dispatch call has returned, never earlier.
   bool retired = false;
+  // Guarded by the handle's mutex: this connection's own messages delivered back and not yet
+  // taken off the send window's counts (CpgGroups::note_returned, settle).
+  uint64_t returned_messages = 0;
+  uint64_t returned_bytes = 0;
   // The rest is guarded by CpgGroups::mutex.
   bool totem_seen = false;
   GroupState group_state = GroupState::Joining;
@@ -106,9 +111,9 @@ struct CpgGroups {
         if (fits(bytes)) break;
         auto now = Clock::now();
         if (now >= deadline) return false;
-        ++window_waiters;
+        window_waiters.fetch_add(1, std::memory_order_relaxed);
         window_opened.wait_until(lock, std::min<Clock::time_point>(deadline, now + kOpenCheck));
-        --window_waiters;
+        window_waiters.fetch_sub(1, std::memory_order_relaxed);
       }
     }
     add_unconfirmed(c, 1, bytes);
@@ -133,11 +138,32 @@ struct CpgGroups {
     }
     return n;
   }
-  // A message of `bytes` on `c` is no longer outstanding: it came back to this process,
-  // or its send failed.
+  // A message of `bytes` on `c` is no longer outstanding: its send failed.
   void release(CpgConnection& c, uint64_t bytes);
   // The same for `messages` messages of `bytes` in all (reserved, then not sent).
   void release(CpgConnection& c, uint64_t messages, uint64_t bytes);
+  // One of `c`'s own messages, of `bytes`, came back (the handle's mutex is held: a
+  // dispatch's trampoline). Counted without `mutex`, which each own message took before
+  // (about 100 instructions of a 64 B message's 3,100, callgrind); the window's checks see
+  // it at once (fits), and settle() takes it off the counts under `mutex`.
+  void note_returned(CpgConnection& c, uint64_t bytes) noexcept {
+    ++c.returned_messages;
+    c.returned_bytes += bytes;
+    // One writer at a time (the handle's mutex): a load and a store, no atomic add.
+    returned_messages_.store(returned_messages_.load(std::memory_order_relaxed) + 1,
+                             std::memory_order_relaxed);
+    returned_bytes_.store(returned_bytes_.load(std::memory_order_relaxed) + bytes,
+                          std::memory_order_relaxed);
+  }
+  // Takes what note_returned counted for `c` off the window's counts and wakes the senders
+  // waiting for room (the handle's mutex is held). A dispatch calls it when its C call
+  // returns, and between two events while a sender waits (senders_waiting).
+  void settle(CpgConnection& c);
+  // Whether a sender waits for the window (read without `mutex`: a waiter that this misses
+  // is woken when the C dispatch call returns, or finds the room itself within kOpenCheck).
+  bool senders_waiting() const noexcept {
+    return window_waiters.load(std::memory_order_relaxed) != 0;
+  }
   // Wakes senders waiting for the window (close()).
   void wake_senders();
 
@@ -168,9 +194,9 @@ struct CpgGroups {
   // runs, so that mcast and join need not wait for a dispatch in another thread.
   mutable std::mutex mutex;
   std::condition_variable window_opened;
-  // Senders waiting on window_opened: a release notifies only when there are some (the
-  // release of each delivered message is on the dispatch path).
-  unsigned window_waiters = 0;
+  // Senders waiting on window_opened (changed under `mutex`): a release notifies only when
+  // there are some, and a dispatch settles returned messages at once only then.
+  std::atomic<unsigned> window_waiters{0};
   uint64_t unconfirmed_messages = 0;
   uint64_t unconfirmed_bytes = 0;
   // The group connections, in the order joined (guarded by `mutex`; changed only with the
@@ -187,6 +213,16 @@ struct CpgGroups {
   bool fits(uint64_t bytes) const;
   void add_unconfirmed(CpgConnection& c, uint64_t messages, uint64_t bytes);
   void sub_unconfirmed(CpgConnection& c, uint64_t messages, uint64_t bytes);
+  // Forgets what note_returned counted for `c` (both mutexes held).
+  void forget_returned(CpgConnection& c);
+  // The messages and bytes outstanding (`mutex` held): sent, and neither delivered back nor
+  // failed.
+  uint64_t outstanding_messages() const;
+  uint64_t outstanding_bytes() const;
+  // note_returned's counts of all connections, not yet settled: written only with the
+  // handle's mutex held, read by senders under `mutex` alone.
+  std::atomic<uint64_t> returned_messages_{0};
+  std::atomic<uint64_t> returned_bytes_{0};
   // Refills `ready_` from a non-blocking epoll_wait; false when nothing is readable.
   bool poll_ready();
 
