@@ -116,9 +116,7 @@ uint64_t CpgGroups::outstanding_bytes() const {
 }
 
 bool CpgGroups::fits(uint64_t bytes) const {
-  uint64_t messages = outstanding_messages();
-  return messages == 0 ||
-         (messages < window.messages && outstanding_bytes() + bytes <= window.bytes);
+  return room_for(outstanding_messages(), outstanding_bytes(), bytes);
 }
 
 bool CpgGroups::window_full() const {

@@ -130,12 +130,16 @@ struct CpgGroups {
   template <class SizeOf>
   size_t try_reserve_each(CpgConnection& c, size_t count, uint64_t largest, SizeOf&& size_of) {
     std::lock_guard<std::mutex> lock(mutex);
+    // What is outstanding, read once for the run (the unsettled returns are atomics).
+    uint64_t messages = outstanding_messages(), bytes = outstanding_bytes();
     size_t n = 0;
+    uint64_t taken = 0;
     for (; n < count; ++n) {
-      uint64_t bytes = size_of(n);
-      if (bytes > largest || !fits(bytes)) break;
-      add_unconfirmed(c, 1, bytes);
+      uint64_t size = size_of(n);
+      if (size > largest || !room_for(messages + n, bytes + taken, size)) break;
+      taken += size;
     }
+    add_unconfirmed(c, n, taken);
     return n;
   }
   // A message of `bytes` on `c` is no longer outstanding: its send failed.
@@ -211,6 +215,11 @@ struct CpgGroups {
   // Whether a message of `bytes` may be sent now (`mutex` held): always when nothing is
   // outstanding, so that a message larger than the byte window can go at all.
   bool fits(uint64_t bytes) const;
+  // Whether a message of `bytes` fits beside `messages` outstanding of `outstanding` bytes.
+  bool room_for(uint64_t messages, uint64_t outstanding, uint64_t bytes) const noexcept {
+    return messages == 0 ||
+           (messages < window.messages && outstanding + bytes <= window.bytes);
+  }
   void add_unconfirmed(CpgConnection& c, uint64_t messages, uint64_t bytes);
   void sub_unconfirmed(CpgConnection& c, uint64_t messages, uint64_t bytes);
   // Forgets what note_returned counted for `c` (both mutexes held).
