@@ -25,6 +25,21 @@ class Gil final : public CallerLock {
  private:
   PyThreadState* saved_ = nullptr;
 };
+
+// Marks this thread as running `handle`'s try_dispatch with the GIL (dispatching_with_gil)
+// for its scope; a callback that dispatches another handle marks that one meanwhile.
+class GilDispatch {
+ public:
+  explicit GilDispatch(const Handle& handle) : outer_(dispatching_with_gil) {
+    dispatching_with_gil = &handle;
+  }
+  ~GilDispatch() { dispatching_with_gil = outer_; }
+  GilDispatch(const GilDispatch&) = delete;
+  GilDispatch& operator=(const GilDispatch&) = delete;
+
+ private:
+  const Handle* outer_;
+};
 }  // namespace
 
 void dispatch_from_python(Handle& handle, DispatchFlags flags) {
@@ -38,7 +53,12 @@ void dispatch_from_python(Handle& handle, DispatchFlags flags) {
   // on without the GIL. Callbacks that try_dispatch runs use the GIL this thread holds
   // (callback_with_gil): try_dispatch must never be called here without it.
   Gil gil;
-  if (handle.try_dispatch(flags, &gil) == Handle::TryResult::Done) return;
+  Handle::TryResult result;
+  {
+    GilDispatch marked(handle);
+    result = handle.try_dispatch(flags, &gil);
+  }
+  if (result == Handle::TryResult::Done) return;
   // Only the waiting flavours need to wake for signals.
   bool waits = flags == DispatchFlags::One || flags == DispatchFlags::Blocking;
   InterruptCheck check = waits ? python_signal_check() : InterruptCheck{};

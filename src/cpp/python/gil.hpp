@@ -88,14 +88,20 @@ decltype(auto) with_gil(Call&& call) {
   return then_always(std::forward<Call>(call), [gil] { PyGILState_Release(gil); });
 }
 
+// The handle whose try_dispatch dispatch_from_python runs on this thread with the GIL held
+// (GilDispatch), else null. It marks the thread rather than asking PyGILState_Check per
+// event (about 35 instructions), and a C++ module that dispatches through cxx_handle() never
+// sets it.
+inline thread_local const Handle* dispatching_with_gil = nullptr;
+
 // Runs a callback of `handle` with the GIL. dispatch_from_python calls try_dispatch only
-// with the GIL held, so a callback it runs has it already (the handle's mutex keeps every
-// other thread out of this handle's callbacks), and need not pay a PyGILState_Ensure and
-// Release per event. PyGILState_Check as well: a C++ module given the handle by
-// cxx_handle() may call try_dispatch without the GIL.
+// with the GIL held, so a callback it runs has it already (the handle's dispatch turn keeps
+// every other thread out of this handle's callbacks), and need not pay a PyGILState_Ensure
+// and Release per event. Any other dispatch (a blocking one, or a C++ module's through
+// cxx_handle(), which may run without the GIL) takes it.
 template <class Call>
 decltype(auto) callback_with_gil(const Handle& handle, Call&& call) {
-  if (handle.in_try_dispatch() && PyGILState_Check()) return std::forward<Call>(call)();
+  if (dispatching_with_gil == &handle) return std::forward<Call>(call)();
   return with_gil(std::forward<Call>(call));
 }
 
