@@ -21,6 +21,7 @@ from pathlib import Path
 import pytest
 from order_audit import AuditReport, MemberLog, audit, run_audit
 
+from corosync.config import Config
 from corosync.testing import Cluster
 
 
@@ -51,10 +52,25 @@ def test_virtual_synchrony_holds_through_kills_partitions_and_heals(
     assert report.compared >= 4, report.summary()
 
 
+def _tolerating_loss(text: str) -> str:
+    # With token 1000 ms corosync gives knet a ping every 250 ms and a 500 ms pong timeout
+    # (token / knet_pong_count: exec/totemconfig.c, totem_calc_knet_ping_timers), so two lost
+    # pings in a row take a link down. At 5 % loss each way that is every few seconds on one
+    # of the six directed pairs, and the links' flapping kept a restarted node from rejoining
+    # within two minutes in a CI run. A 2 s timeout needs eight lost pings in a row; the
+    # token's own 1 s timeout still finds a dead node. corosync.conf(5): set the pair together.
+    config = Config(text)
+    config.set("totem.interface.0.knet_ping_interval", 250)
+    config.set("totem.interface.0.knet_ping_timeout", 2000)
+    return config.text()
+
+
 def test_the_binding_delivers_what_libcpg_does_on_a_lossy_slow_network(
     cluster: Cluster, tmp_path: Path
 ) -> None:
     cluster.reset()
+    # Kept for the module's later rewrites; this is the module's last cluster test.
+    cluster.reconfigure(edit=_tolerating_loss)
     for nodeid in (1, 2, 3):
         cluster.degrade(nodeid, loss=0.05, delay=0.02)
     try:
