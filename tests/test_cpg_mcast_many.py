@@ -126,6 +126,49 @@ def test_a_batch_beyond_the_send_window_goes_whole_while_another_thread_dispatch
     assert recorder.messages() == messages
 
 
+def test_a_list_subclass_is_sent_as_its_iterator_gives_it(open_cpg: CpgFactory, group: str) -> None:
+    # A list or tuple itself is read by index; a subclass may iterate otherwise.
+    class Reversed(list[bytes]):
+        def __iter__(self) -> Iterator[bytes]:
+            return reversed(self)
+
+    cpg, recorder = joined(open_cpg, group)
+    assert cpg.mcast_many(Reversed([b"a", b"b", b"c"])) == 3
+    pump([cpg], lambda: len(recorder.messages()) == 3)
+    assert recorder.messages() == [b"c", b"b", b"a"]
+
+
+def test_a_list_shrunk_by_another_thread_meanwhile_is_sent_as_its_iterator_would(
+    open_cpg: CpgFactory, group: str
+) -> None:
+    # The list is read by index, its size read again for each item: what went is the list's
+    # first items, in order, however far another thread shrank it while the sender waited
+    # for room (without the GIL).
+    cpg, recorder = joined(open_cpg, group, send_window_messages=8, retry_timeout=30)
+    original = [b"s%d" % i for i in range(2000)]
+    messages = list(original)
+    done = threading.Event()
+
+    def dispatch_and_shrink() -> None:
+        while not done.is_set():
+            select.select([cpg.fileno()], [], [], 0.1)
+            cpg.dispatch(corosync.DispatchFlags.ALL)
+            del messages[max(300, len(messages) - 20) :]
+
+    dispatcher = threading.Thread(target=dispatch_and_shrink)
+    dispatcher.start()
+    try:
+        sent = cpg.mcast_many(messages)
+        deadline = time.monotonic() + 15
+        while len(recorder.messages()) < sent and time.monotonic() < deadline:
+            time.sleep(0.01)
+    finally:
+        done.set()
+        dispatcher.join()
+    assert 300 <= sent < 2000, sent
+    assert recorder.messages() == original[:sent]
+
+
 def test_small_and_large_items_keep_their_order(open_cpg: CpgFactory, group: str) -> None:
     # Small items go in runs under one lock; one above 16 KiB (which could wait) goes on
     # its own between them.
