@@ -328,6 +328,51 @@ class TestFinalizeWithoutTheGil:
         assert finished.is_set() and ref() is None
 
 
+class TestSendingToAStalledDaemon:
+    def test_a_sender_stuck_behind_a_stopped_daemon_does_not_stop_other_threads(
+        self, corosync_node: Node, group: str
+    ) -> None:
+        # libqb sends the daemon a byte per request on a socket that holds a few hundred
+        # unread ones (278 with Linux's default buffer), then tries again without pause
+        # until the daemon reads one. The send window's default (8192) lets far more go, so
+        # a sender can end up in that loop, which must not hold the GIL.
+        count = 600
+        with corosync_node.connect(corosync.CPG) as cpg:
+            recorder = Recorder()
+            recorder.attach(cpg)
+            cpg.join(group)
+            pump([cpg], lambda: bool(recorder.confchgs()))
+            with stopped_daemon_ctx(corosync_node) as pid:
+                sent = 0
+                finished = threading.Event()
+
+                def send() -> None:
+                    nonlocal sent
+                    try:
+                        for i in range(count):
+                            cpg.mcast(b"%d" % i)
+                            sent += 1
+                    finally:
+                        finished.set()
+
+                thread = threading.Thread(target=send)
+                thread.start()
+                ran_while_stuck = 0
+                for _ in range(100):
+                    time.sleep(0.01)
+                    if stopped(pid) and not finished.is_set():
+                        ran_while_stuck += 1
+                stuck_at = sent
+                assert ran_while_stuck > 50
+                # It was stuck: the daemon had not read what came before.
+                assert 0 < stuck_at < count, stuck_at
+            thread.join(30)
+            assert finished.is_set() and sent == count
+            # Nothing was lost: every message comes back, in order.
+            pump([cpg], lambda: len(recorder.messages()) == count)
+            assert recorder.messages() == [b"%d" % i for i in range(count)]
+
+
 def stopped_daemon_ctx(node: Node) -> _StoppedDaemon:
     return _StoppedDaemon(node)
 

@@ -111,8 +111,10 @@ class Cpg : public ServiceHandle {
   // interpreter's lock, which a thread running a callback may be waiting for): sends the
   // message and returns true, or sends nothing and returns false where mcast_joined could
   // wait: the send window full, corosync answering CS_ERR_TRY_AGAIN, another thread in a
-  // call on the connection, or a message above kNeverWaitLargest (a long copy; above
-  // max_atomic_msgsize, libcpg waits for the daemon to answer each fragment). The caller
+  // call on the connection, a message above kNeverWaitLargest (a long copy; above
+  // max_atomic_msgsize, libcpg waits for the daemon to answer each fragment), or the
+  // connection's socket full of the notifications libqb sends the daemon with each request,
+  // which libqb's send waits for (kNotificationBytes in cpg_connections.hpp). The caller
   // then sends with mcast_joined, free to wait. Errors throw as from mcast_joined.
   bool try_mcast_joined(const CpgName* group, cpg_guarantee_t guarantee,
                         const ConstBuffer* buffers, size_t count);

@@ -1,6 +1,9 @@
 #include "corosync_cxx/cpg_connections.hpp"
 
+#include <linux/sockios.h>
 #include <sys/epoll.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -9,6 +12,21 @@
 
 namespace corosync {
 
+uint64_t socket_send_buffer(int fd) noexcept {
+  int sndbuf = 0;
+  socklen_t size = sizeof sndbuf;
+  if (fd < 0 || getsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, &size) != 0 || sndbuf <= 0)
+    return 0;
+  return static_cast<uint64_t>(sndbuf);
+}
+
+uint64_t socket_notification_room(int fd, uint64_t send_buffer) noexcept {
+  int unread = 0;
+  if (ioctl(fd, SIOCOUTQ, &unread) != 0 || unread < 0) return 0;
+  uint64_t used = static_cast<uint64_t>(unread);
+  return used >= send_buffer ? 0 : (send_buffer - used) / kNotificationBytes;
+}
+
 CpgGroups::CpgGroups(SendWindow w, int epoll) : window(w), epoll_fd(epoll), parked(epoll) {}
 
 void CpgGroups::add(const std::shared_ptr<CpgConnection>& c) {
@@ -16,8 +34,10 @@ void CpgGroups::add(const std::shared_ptr<CpgConnection>& c) {
     control = c;
     return;
   }
+  c->send_buffer = socket_send_buffer(c->fd);
   std::lock_guard<std::mutex> lock(mutex);
   connections.push_back(c);
+  notification_room_ = std::min(notification_room_, c->send_buffer / kNotificationBytes);
 }
 
 void CpgGroups::remove(CpgConnection& c) {
