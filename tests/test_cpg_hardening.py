@@ -297,6 +297,19 @@ def stopped(pid: int) -> bool:
         return stat.read().rsplit(")", 1)[1].split()[0] == "T"
 
 
+def ran_while_stuck(pid: int, finished: threading.Event) -> int:
+    """For a second, how many of this thread's 10 ms turns at running Python came while the
+    daemon `pid` was stopped and another thread, stuck behind it, had not `finished`. Were
+    the GIL held where that thread is stuck, none would until the watchdog continued the
+    daemon."""
+    ran = 0
+    for _ in range(100):
+        time.sleep(0.01)
+        if stopped(pid) and not finished.is_set():
+            ran += 1
+    return ran
+
+
 class TestFinalizeWithoutTheGil:
     def test_collecting_a_handle_of_a_stalled_daemon_does_not_stop_other_threads(
         self, corosync_node: Node, open_cpg: CpgFactory, group: str
@@ -315,15 +328,8 @@ class TestFinalizeWithoutTheGil:
 
             thread = threading.Thread(target=collect)
             thread.start()
-            # This thread runs Python for a second while the other one is stuck in
-            # cpg_finalize; were the GIL held there, nothing here would run until the
-            # watchdog continued the daemon.
-            ran_while_stalled = 0
-            for _ in range(100):
-                time.sleep(0.01)
-                if stopped(pid) and not finished.is_set():
-                    ran_while_stalled += 1
-            assert ran_while_stalled > 50
+            # The other thread is stuck in cpg_finalize meanwhile.
+            assert ran_while_stuck(pid, finished) > 50
         thread.join(30)
         assert finished.is_set() and ref() is None
 
@@ -357,13 +363,9 @@ class TestSendingToAStalledDaemon:
 
                 thread = threading.Thread(target=send)
                 thread.start()
-                ran_while_stuck = 0
-                for _ in range(100):
-                    time.sleep(0.01)
-                    if stopped(pid) and not finished.is_set():
-                        ran_while_stuck += 1
+                ran = ran_while_stuck(pid, finished)
                 stuck_at = sent
-                assert ran_while_stuck > 50
+                assert ran > 50
                 # It was stuck: the daemon had not read what came before.
                 assert 0 < stuck_at < count, stuck_at
             thread.join(30)
