@@ -335,19 +335,24 @@ class TestFinalizeWithoutTheGil:
 
 
 class TestSendingToAStalledDaemon:
-    def test_a_sender_stuck_behind_a_stopped_daemon_does_not_stop_other_threads(
+    # libqb sends the daemon a byte per request on a socket that holds a few hundred unread
+    # ones (278 with Linux's default buffer), then tries again without pause until the
+    # daemon reads one. The send window's default (8192) lets far more go. The binding asks
+    # the socket first and treats a full one as corosync's TRY_AGAIN.
+    COUNT = 600
+
+    def _joined(self, cpg: corosync.CPG, group: str) -> Recorder:
+        recorder = Recorder()
+        recorder.attach(cpg)
+        cpg.join(group)
+        pump([cpg], lambda: bool(recorder.confchgs()))
+        return recorder
+
+    def test_a_sender_waiting_for_a_stopped_daemon_does_not_stop_other_threads(
         self, corosync_node: Node, group: str
     ) -> None:
-        # libqb sends the daemon a byte per request on a socket that holds a few hundred
-        # unread ones (278 with Linux's default buffer), then tries again without pause
-        # until the daemon reads one. The send window's default (8192) lets far more go, so
-        # a sender can end up in that loop, which must not hold the GIL.
-        count = 600
-        with corosync_node.connect(corosync.CPG) as cpg:
-            recorder = Recorder()
-            recorder.attach(cpg)
-            cpg.join(group)
-            pump([cpg], lambda: bool(recorder.confchgs()))
+        with corosync_node.connect(corosync.CPG, retry_timeout=60) as cpg:
+            recorder = self._joined(cpg, group)
             with stopped_daemon_ctx(corosync_node) as pid:
                 sent = 0
                 finished = threading.Event()
@@ -355,7 +360,7 @@ class TestSendingToAStalledDaemon:
                 def send() -> None:
                     nonlocal sent
                     try:
-                        for i in range(count):
+                        for i in range(self.COUNT):
                             cpg.mcast(b"%d" % i)
                             sent += 1
                     finally:
@@ -364,15 +369,38 @@ class TestSendingToAStalledDaemon:
                 thread = threading.Thread(target=send)
                 thread.start()
                 ran = ran_while_stuck(pid, finished)
-                stuck_at = sent
+                waited_at = sent
                 assert ran > 50
-                # It was stuck: the daemon had not read what came before.
-                assert 0 < stuck_at < count, stuck_at
-            thread.join(30)
-            assert finished.is_set() and sent == count
+                # It waited: the daemon had not read what came before.
+                assert 0 < waited_at < self.COUNT, waited_at
+            thread.join(30)  # the daemon goes on: the send's retries get through
+            assert finished.is_set() and sent == self.COUNT
             # Nothing was lost: every message comes back, in order.
-            pump([cpg], lambda: len(recorder.messages()) == count)
-            assert recorder.messages() == [b"%d" % i for i in range(count)]
+            pump([cpg], lambda: len(recorder.messages()) == self.COUNT)
+            assert recorder.messages() == [b"%d" % i for i in range(self.COUNT)]
+
+    @pytest.mark.parametrize("how", ["mcast", "mcast_many"])
+    def test_sending_to_a_stopped_daemon_raises_try_again_instead_of_waiting_for_good(
+        self, corosync_node: Node, group: str, how: str
+    ) -> None:
+        messages = [b"%d" % i for i in range(self.COUNT)]
+        with corosync_node.connect(corosync.CPG, retry_timeout=0.2) as cpg:
+            recorder = self._joined(cpg, group)
+            with stopped_daemon_ctx(corosync_node):
+                with pytest.raises(corosync.TryAgainError) as refused:
+                    if how == "mcast":
+                        for sent, message in enumerate(messages):  # noqa: B007
+                            cpg.mcast(message)
+                    else:
+                        cpg.mcast_many(messages)
+                if how == "mcast_many":
+                    sent = refused.value.sent  # type: ignore[attr-defined]
+                # Refused once the socket was nearly full, not at the send window's end.
+                assert 0 < sent < self.COUNT, sent
+            # The daemon goes on: the rest goes, and everything arrives once, in order.
+            cpg.mcast_many(messages[sent:])
+            pump([cpg], lambda: len(recorder.messages()) == self.COUNT)
+            assert recorder.messages() == messages
 
 
 def stopped_daemon_ctx(node: Node) -> _StoppedDaemon:

@@ -506,7 +506,8 @@ void Cpg::send(CpgConnection& c, cpg_guarantee_t guarantee, const iovec* iov, un
   // retry policy as TRY_AGAIN; InterruptError only when that policy gives up.
   bool interrupted = false;
   cs_error_t rc = run(c, retry, [&](uint64_t h) {
-    c.notification_credit = 0;  // try_mcast_joined's count of the socket's room is stale
+    interrupted = false;
+    if (!take_notification_room(c)) return CS_ERR_TRY_AGAIN;
     cs_error_t sent = cpg_mcast_joined(h, guarantee, iov, count);
     interrupted = sent == CS_ERR_INTERRUPT;
     return interrupted ? CS_ERR_TRY_AGAIN : sent;
@@ -534,7 +535,6 @@ bool Cpg::try_mcast_joined(const CpgName* group, cpg_guarantee_t guarantee,
   MessageParts parts(buffers, count);
   if (parts.total() > kNeverWaitLargest) return false;
   std::shared_ptr<CpgConnection> c;
-  bool crowded = false;
   {
     // The groups' mutex is never held across a wait or a callback, so taking it cannot wait
     // long; the call mutex is held across calls that wait for the daemon (a leave). One
@@ -542,21 +542,9 @@ bool Cpg::try_mcast_joined(const CpgName* group, cpg_guarantee_t guarantee,
     std::lock_guard<std::mutex> lock(groups_->mutex);
     c = joined_locked(group, "cpg_mcast_joined");
     if (!groups_->try_reserve_locked(*c, parts.total())) return false;
-    crowded = !groups_->notifications_surely_fit();
   }
   cs_error_t rc = try_run(*c, [&](uint64_t h) {
-    // With many messages outstanding the daemon may not have read libqb's notifications
-    // of them, and a full socket would have libqb's send wait (without pause) until it
-    // does: then the message goes by mcast_joined, which may wait. Asked with the call
-    // mutex held, so that no other sender of this handle fills the socket meanwhile.
-    if (!crowded) {
-      c->notification_credit = 0;  // this send is not counted off it
-    } else {
-      if (c->notification_credit == 0)
-        c->notification_credit = socket_notification_room(c->fd, c->send_buffer);
-      if (c->notification_credit == 0) return CS_ERR_TRY_AGAIN;
-      --c->notification_credit;
-    }
+    if (!take_notification_room(*c)) return CS_ERR_TRY_AGAIN;
     return cpg_mcast_joined(h, guarantee, parts.iov(), parts.count());
   });
   if (rc == CS_OK) return true;
@@ -595,14 +583,15 @@ size_t Cpg::send_at_once(CpgConnection& c, cpg_guarantee_t guarantee,
     // mutex is held for microseconds per message.
     std::unique_lock<std::mutex> lock(c.call_mutex, std::try_to_lock);
     if (lock.owns_lock() && !c.finalized) {
-      c.notification_credit = 0;  // try_mcast_joined's count of the socket's room is stale
       for (; went < reserved; ++went) {
         // One buffer of at most kNeverWaitLargest: its iovec needs none of MessageParts'
         // work (about 20 instructions a message); an empty message is sent without parts,
         // as MessageParts sends it.
         const ConstBuffer& m = messages[went];
         iovec part{const_cast<void*>(m.data), m.size};
-        if (cpg_mcast_joined(c.handle, guarantee, &part, m.size ? 1 : 0) != CS_OK) break;
+        if (!take_notification_room(c) ||
+            cpg_mcast_joined(c.handle, guarantee, &part, m.size ? 1 : 0) != CS_OK)
+          break;
       }
     }
   }

@@ -103,8 +103,10 @@ class Cpg : public ServiceHandle {
   // cpg_mcast_joined to `group`, or (null) to the one joined group; the buffers form one
   // message, of at most 4 GiB - 1 (Error(CS_ERR_TOO_BIG) beyond). Throws
   // Error(CS_ERR_NOT_EXIST) when not joined, Error(CS_ERR_INVALID_PARAM) for a null group
-  // while several are joined, Error(CS_ERR_TRY_AGAIN) when the send window stayed full for
-  // the retry timeout: the handle's, or `retry` when given (a zero one never waits).
+  // while several are joined, Error(CS_ERR_TRY_AGAIN) when the send window stayed full, or
+  // the daemon did not take the message (corosync's TRY_AGAIN, or a socket full of requests
+  // it has not read: kNotificationBytes), for the retry timeout: the handle's, or `retry`
+  // when given (a zero one never waits).
   void mcast_joined(const CpgName* group, cpg_guarantee_t guarantee, const ConstBuffer* buffers,
                     size_t count, const RetryPolicy* retry = nullptr);
   // mcast_joined for a caller that must never wait (a language binding holding its
@@ -113,8 +115,9 @@ class Cpg : public ServiceHandle {
   // wait: the send window full, corosync answering CS_ERR_TRY_AGAIN, another thread in a
   // call on the connection, a message above kNeverWaitLargest (a long copy; above
   // max_atomic_msgsize, libcpg waits for the daemon to answer each fragment), or the
-  // connection's socket full of the notifications libqb sends the daemon with each request,
-  // which libqb's send waits for (kNotificationBytes in cpg_connections.hpp). The caller
+  // connection's socket full of the notifications libqb sends the daemon with each request
+  // (kNotificationBytes in cpg_connections.hpp: mcast_joined treats that as CS_ERR_TRY_AGAIN
+  // too, where libqb would wait without end). The caller
   // then sends with mcast_joined, free to wait. Errors throw as from mcast_joined.
   bool try_mcast_joined(const CpgName* group, cpg_guarantee_t guarantee,
                         const ConstBuffer* buffers, size_t count);

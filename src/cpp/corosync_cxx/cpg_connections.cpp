@@ -22,9 +22,19 @@ uint64_t socket_send_buffer(int fd) noexcept {
 
 uint64_t socket_notification_room(int fd, uint64_t send_buffer) noexcept {
   int unread = 0;
-  if (ioctl(fd, SIOCOUTQ, &unread) != 0 || unread < 0) return 0;
+  // A socket that cannot be asked is not guarded: one send, and it is asked again.
+  if (ioctl(fd, SIOCOUTQ, &unread) != 0 || unread < 0) return 1;
   uint64_t used = static_cast<uint64_t>(unread);
   return used >= send_buffer ? 0 : (send_buffer - used) / kNotificationBytes;
+}
+
+bool take_notification_room(CpgConnection& c) noexcept {
+  if (c.send_buffer == 0) return true;  // its size unknown: not guarded
+  if (c.notification_credit == 0)
+    c.notification_credit = socket_notification_room(c.fd, c.send_buffer);
+  if (c.notification_credit == 0) return false;
+  --c.notification_credit;
+  return true;
 }
 
 CpgGroups::CpgGroups(SendWindow w, int epoll) : window(w), epoll_fd(epoll), parked(epoll) {}
@@ -37,7 +47,6 @@ void CpgGroups::add(const std::shared_ptr<CpgConnection>& c) {
   c->send_buffer = socket_send_buffer(c->fd);
   std::lock_guard<std::mutex> lock(mutex);
   connections.push_back(c);
-  notification_room_ = std::min(notification_room_, c->send_buffer / kNotificationBytes);
 }
 
 void CpgGroups::remove(CpgConnection& c) {

@@ -52,26 +52,33 @@ struct CpgConnection : Connection {
   std::string group;
   uint64_t unconfirmed_messages = 0;
   uint64_t unconfirmed_bytes = 0;
-  // Set once by CpgGroups::add: the socket's SO_SNDBUF (socket_notification_room).
+  // Set once by CpgGroups::add: the socket's SO_SNDBUF (0: unknown).
   uint64_t send_buffer = 0;
   // Guarded by the call mutex: notifications the socket is known to take (from the last
-  // socket_notification_room, less the sends since), so that a run of sends that must not
-  // wait asks the socket once, not per message. Another path's send clears it.
+  // socket_notification_room, less the sends since), so that the socket is asked once per
+  // run of about a hundred sends, not per message (take_notification_room).
   uint64_t notification_credit = 0;
 };
 
 // For each request libqb's client also sends the daemon a byte on the connection's socket
 // (qb_ipcc_sendv), and while the socket's buffer is full it sends again at once, for as long
-// as the daemon does not read: a caller that must not wait may send only while the socket
-// has room. Each unread byte holds a buffer of its own (768 bytes of SO_SNDBUF on Linux
-// 6.1: 278 of them fill the default 212,992); counted here at 2 KiB each, for other kernels
-// and a margin.
+// as the daemon does not read (stopped, or far behind): a send would wait there without
+// end, holding whatever its caller holds. So a message is sent only while the socket has
+// room, and is otherwise refused as corosync refuses one it cannot take (CS_ERR_TRY_AGAIN,
+// under the caller's retry policy). Each unread byte holds a buffer of its own (768 bytes
+// of SO_SNDBUF on Linux 6.1: 278 of them fill the default 212,992); counted here at 2 KiB
+// each, for other kernels and a margin.
 constexpr uint64_t kNotificationBytes = 2048;
 // The connection socket's SO_SNDBUF, 0 if it cannot be asked.
 uint64_t socket_send_buffer(int fd) noexcept;
 // How many more notifications the socket surely takes now (SIOCOUTQ: what the daemon has
-// not read, against `send_buffer`); 0 if it cannot be asked.
+// not read, against `send_buffer`).
 uint64_t socket_notification_room(int fd, uint64_t send_buffer) noexcept;
+// Takes the room of one notification on `c`'s socket before a cpg_mcast_joined (`c`'s call
+// mutex held), asking the socket when the known room is used up; false if there is none.
+// Every send of a message on `c` takes it, so that the count stays a lower bound (the
+// daemon's reads only add room; a request that waits for its answer leaves none unread).
+bool take_notification_room(CpgConnection& c) noexcept;
 
 struct SendWindow {
   uint64_t messages;
@@ -88,12 +95,6 @@ struct CpgGroups {
   // Keeps a new connection (unless it is the control connection, in `connections`); the
   // handle's mutex is held.
   void add(const std::shared_ptr<CpgConnection>& c);
-  // Whether a send now is sure not to wait in libqb without asking its socket (`mutex`
-  // held): fewer messages outstanding than any connection's socket holds notifications, so
-  // fewer unread by the daemon (kNotificationBytes).
-  bool notifications_surely_fit() const {
-    return outstanding_messages() < notification_room_;
-  }
   // Drops a connection (finalized by the caller); the handle's mutex is held.
   void remove(CpgConnection& c);
   // The connections the dispatch loop visits, control first; the handle's mutex is held.
@@ -240,8 +241,6 @@ struct CpgGroups {
   // Whether a message of `bytes` may be sent now (`mutex` held): always when nothing is
   // outstanding, so that a message larger than the byte window can go at all.
   bool fits(uint64_t bytes) const;
-  // Guarded by `mutex`: the fewest notifications a group connection's socket holds.
-  uint64_t notification_room_ = UINT64_MAX;
   // Whether a message of `bytes` fits beside `messages` outstanding of `outstanding` bytes.
   bool room_for(uint64_t messages, uint64_t outstanding, uint64_t bytes) const noexcept {
     return messages == 0 ||
