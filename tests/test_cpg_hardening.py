@@ -402,6 +402,40 @@ class TestSendingToAStalledDaemon:
             pump([cpg], lambda: len(recorder.messages()) == self.COUNT)
             assert recorder.messages() == messages
 
+    def test_aio_mcast_to_a_stopped_daemon_leaves_the_event_loop_running(
+        self, corosync_node: Node, group: str
+    ) -> None:
+        messages = [b"%d" % i for i in range(self.COUNT)]
+        with corosync_node.connect(corosync.CPG, retry_timeout=60) as cpg:
+            recorder = self._joined(cpg, group)
+            with stopped_daemon_ctx(corosync_node) as pid:
+
+                async def run() -> tuple[int, int]:
+                    sent = 0
+
+                    async def send() -> None:
+                        nonlocal sent
+                        for message in messages:
+                            await aio.mcast(cpg, message)
+                            sent += 1
+
+                    task = asyncio.create_task(send())
+                    # The loop runs other tasks while the sender waits for the daemon.
+                    turns = 0
+                    for _ in range(50):
+                        await asyncio.sleep(0.01)
+                        turns += stopped(pid) and not task.done()
+                    waited_at = sent
+                    os.kill(pid, signal.SIGCONT)
+                    await asyncio.wait_for(task, 30)
+                    return turns, waited_at
+
+                turns, waited_at = asyncio.run(run())
+            assert turns > 25
+            assert 0 < waited_at < self.COUNT, waited_at
+            pump([cpg], lambda: len(recorder.messages()) == self.COUNT)
+            assert recorder.messages() == messages
+
 
 def stopped_daemon_ctx(node: Node) -> _StoppedDaemon:
     return _StoppedDaemon(node)
