@@ -486,6 +486,15 @@ class MessageParts {
   std::string gathered_;
 };
 
+// cpg_mcast_joined on `c` (its call mutex held), or CS_ERR_TRY_AGAIN without sending when
+// the socket has no room for libqb's notification (take_notification_room). Every send of a
+// message goes through here, so that the socket's counted room stays a lower bound.
+cs_error_t mcast_with_room(CpgConnection& c, cpg_guarantee_t guarantee, const iovec* iov,
+                           unsigned count) {
+  if (!take_notification_room(c)) return CS_ERR_TRY_AGAIN;
+  return cpg_mcast_joined(c.handle, guarantee, iov, count);
+}
+
 }  // namespace
 
 void Cpg::send(CpgConnection& c, cpg_guarantee_t guarantee, const iovec* iov, unsigned count,
@@ -505,10 +514,8 @@ void Cpg::send(CpgConnection& c, cpg_guarantee_t guarantee, const iovec* iov, un
   // the next first fragment comes), so the message is sent again whole, under the same
   // retry policy as TRY_AGAIN; InterruptError only when that policy gives up.
   bool interrupted = false;
-  cs_error_t rc = run(c, retry, [&](uint64_t h) {
-    interrupted = false;
-    if (!take_notification_room(c)) return CS_ERR_TRY_AGAIN;
-    cs_error_t sent = cpg_mcast_joined(h, guarantee, iov, count);
+  cs_error_t rc = run(c, retry, [&](uint64_t) {
+    cs_error_t sent = mcast_with_room(c, guarantee, iov, count);
     interrupted = sent == CS_ERR_INTERRUPT;
     return interrupted ? CS_ERR_TRY_AGAIN : sent;
   });
@@ -543,9 +550,8 @@ bool Cpg::try_mcast_joined(const CpgName* group, cpg_guarantee_t guarantee,
     c = joined_locked(group, "cpg_mcast_joined");
     if (!groups_->try_reserve_locked(*c, parts.total())) return false;
   }
-  cs_error_t rc = try_run(*c, [&](uint64_t h) {
-    if (!take_notification_room(*c)) return CS_ERR_TRY_AGAIN;
-    return cpg_mcast_joined(h, guarantee, parts.iov(), parts.count());
+  cs_error_t rc = try_run(*c, [&](uint64_t) {
+    return mcast_with_room(*c, guarantee, parts.iov(), parts.count());
   });
   if (rc == CS_OK) return true;
   groups_->release(*c, parts.total());
@@ -589,9 +595,7 @@ size_t Cpg::send_at_once(CpgConnection& c, cpg_guarantee_t guarantee,
         // as MessageParts sends it.
         const ConstBuffer& m = messages[went];
         iovec part{const_cast<void*>(m.data), m.size};
-        if (!take_notification_room(c) ||
-            cpg_mcast_joined(c.handle, guarantee, &part, m.size ? 1 : 0) != CS_OK)
-          break;
+        if (mcast_with_room(c, guarantee, &part, m.size ? 1 : 0) != CS_OK) break;
       }
     }
   }

@@ -117,8 +117,8 @@ class Cpg : public ServiceHandle {
   // max_atomic_msgsize, libcpg waits for the daemon to answer each fragment), or the
   // connection's socket full of the notifications libqb sends the daemon with each request
   // (kNotificationBytes in cpg_connections.hpp: mcast_joined treats that as CS_ERR_TRY_AGAIN
-  // too, where libqb would wait without end). The caller
-  // then sends with mcast_joined, free to wait. Errors throw as from mcast_joined.
+  // too, where libqb would wait without end). The caller then sends with mcast_joined, free
+  // to wait. Errors throw as from mcast_joined.
   bool try_mcast_joined(const CpgName* group, cpg_guarantee_t guarantee,
                         const ConstBuffer* buffers, size_t count);
   // Below the smallest max_atomic_msgsize of any corosync build (64 KiB - 1024: lib/util.h).
