@@ -3,8 +3,9 @@
 
 from __future__ import annotations
 
+import math
 import statistics
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -51,6 +52,9 @@ class Row:
     #: The median of the rounds' floor ÷ C, in the rows that run the floor worker: the
     #: best ratio a Python binding running the same callback reaches on this machine.
     floor_ratio: float | None = None
+    #: Where the median of ``ratio`` lies with 95 % confidence (:func:`median_interval`),
+    #: from 6 rounds on.
+    ratio_interval: tuple[float, float] | None = None
 
 
 def _rate(result: Result, amount: str, scale: float = 1.0) -> float:
@@ -95,6 +99,33 @@ def median(values: Iterable[float | None]) -> float | None:
     return statistics.median(present) if present else None
 
 
+#: The confidence of the interval the notes give for a median ratio.
+CONFIDENCE = 0.95
+
+
+def median_interval(
+    values: Sequence[float], confidence: float = CONFIDENCE
+) -> tuple[float, float] | None:
+    """An interval that holds the median of the rounds' population with at least
+    ``confidence``, whatever their distribution: the k-th lowest and k-th highest value,
+    with the largest k for which the chance of a median outside them (twice the binomial
+    tail P(Binomial(n, 1/2) < k)) stays within 1 - confidence. None when no k does: with
+    fewer than 6 values at 95 %, as rounds of this bench need. Single rounds here spread by
+    ±15 % and more, so a median of 3 tells little on its own; this says how little."""
+    n = len(values)
+    tail = 0.0  # P(Binomial(n, 1/2) < k)
+    k = 0
+    while k < n // 2:
+        below = tail + math.comb(n, k) / (1 << n)
+        if 2 * below > 1 - confidence:
+            break
+        tail, k = below, k + 1
+    if k == 0:
+        return None
+    ordered = sorted(values)
+    return ordered[k - 1], ordered[n - k]
+
+
 def ratios(samples: list[Sample]) -> list[float]:
     """Each round's binding ÷ C, for the rounds that have both."""
     return [s.binding / s.c for s in samples if s.binding is not None and s.c]
@@ -111,18 +142,30 @@ def binding_floor_ratios(samples: list[Sample]) -> list[float]:
 
 
 def spread(samples: list[Sample]) -> str:
-    """How far the rounds' ratios went, e.g. ``rounds 0.48 to 0.55``; empty for one round."""
+    """How far the rounds' ratios went, e.g. ``rounds 0.48 to 0.55``, and from 6 rounds on
+    the median's interval (:func:`median_interval`), e.g. ``median 95 % in 0.50 to 0.53``;
+    empty for one round."""
     values = ratios(samples)
-    return f"rounds {min(values):.2f} to {max(values):.2f}" if len(values) > 1 else ""
+    if len(values) < 2:
+        return ""
+    text = f"rounds {min(values):.2f} to {max(values):.2f}"
+    interval = median_interval(values)
+    if interval is not None:
+        text += f", median {CONFIDENCE * 100:.0f} % in {interval[0]:.2f} to {interval[1]:.2f}"
+    return text
 
 
 def details(samples: list[Sample], reference: str = "C", per: str = "msg") -> str:
     """The note of a ratio row: how far the rounds' ratios went, and the median CPU ratios
     of the workers and of the daemons (CPU time per ``per``, the row's unit of work)."""
     parts = [spread(samples)]
-    of_floor = median(binding_floor_ratios(samples))
-    if of_floor is not None:
-        parts.append(f"binding ÷ floor: {of_floor:.2f}")
+    of_floor = binding_floor_ratios(samples)
+    if of_floor:
+        text = f"binding ÷ floor: {statistics.median(of_floor):.2f}"
+        interval = median_interval(of_floor)
+        if interval is not None:
+            text += f" ({CONFIDENCE * 100:.0f} % in {interval[0]:.2f} to {interval[1]:.2f})"
+        parts.append(text)
     cpu = median(s.cpu for s in samples)
     if cpu is not None:
         parts.append(f"CPU/{per} ÷ {reference}: {cpu:.2f}")
@@ -148,4 +191,5 @@ def ratio_row(
         note=details(samples, per=per) if note is None else note,
         samples=samples,
         floor_ratio=median(floor_ratios(samples)),
+        ratio_interval=median_interval(ratios(samples)),
     )

@@ -56,6 +56,9 @@ def render(rows: list[Row], rounds: int) -> str:
         "between the two (the best a Python binding running that callback can reach here); "
         "CPU/msg (CPU/op): the worker process's CPU time per message (operation), binding ÷ C "
         "(median); daemons' CPU/msg: the same for the three corosync daemons while each "
-        "worker ran. Absolute figures vary between machines; the ratios are the claim."
+        "worker ran; median 95 % in A to B (from 6 rounds on): the interval that holds the "
+        "median of such rounds with at least 95 % confidence, from the rounds' order "
+        "statistics (single rounds spread widely on a busy machine). Absolute figures vary "
+        "between machines; the ratios are the claim."
     )
     return "\n".join(out)
