@@ -1,7 +1,11 @@
 /* The C side of the bench: the same work as cpg_bench.py, through libcpg directly.
  *
- *   cpg_bench send SIZE COUNT BATCH   send COUNT messages of SIZE bytes, BATCH mcasts then
- *                                     one cpg_dispatch(ALL), until all are delivered back
+ *   cpg_bench send SIZE COUNT BATCH [WINDOW]
+ *                                     send COUNT messages of SIZE bytes, BATCH mcasts then
+ *                                     one cpg_dispatch(ALL), until all are delivered back;
+ *                                     with WINDOW, no more than WINDOW of them outstanding
+ *                                     (sent and not yet delivered back): as the binding's
+ *                                     send window, a dispatch while it is full
  *   cpg_bench sender SIZE COUNT       prints {"event": "ready"}, waits for a line on stdin,
  *                                     then as `send SIZE COUNT 1`
  *   cpg_bench recv COUNT              prints {"event": "ready"}, counts COUNT deliveries from
@@ -146,15 +150,25 @@ static void mcast_one(struct iovec *iov) {
 }
 
 /* The timed part of send and sender: BATCH mcasts, one dispatch, ...; then waits for the
- * last of its own messages. Prints the result line. */
-static void send_loop(const char *mode, uint64_t size, uint64_t count, uint64_t batch) {
+ * last of its own messages. A WINDOW other than 0 keeps at most that many outstanding,
+ * dispatching while it is full, as the binding's send window makes its worker do (a full
+ * window is its TryAgainError, which the worker dispatches and retries). Prints the result
+ * line. */
+static void send_loop(const char *mode, uint64_t size, uint64_t count, uint64_t batch,
+                      uint64_t window) {
     char *buffer = malloc(size);
     if (buffer == NULL) die("malloc(%llu) failed", (unsigned long long)size);
     memset(buffer, 'x', size);
     struct iovec iov = {.iov_base = buffer, .iov_len = size};
     double start = now(), cpu_start = cpu_now();
     for (uint64_t sent = 0; sent < count;) {
-        for (uint64_t i = 0; i < batch && sent < count; i++, sent++) mcast_one(&iov);
+        for (uint64_t i = 0; i < batch && sent < count; i++, sent++) {
+            while (window && sent - own >= window) {
+                try_again++;
+                dispatch_all();
+            }
+            mcast_one(&iov);
+        }
         dispatch_all();
     }
     while (own < count) wait_and_dispatch();
@@ -167,13 +181,14 @@ static void send_loop(const char *mode, uint64_t size, uint64_t count, uint64_t 
 }
 
 static void mode_send(int argc, char **argv) {
-    if (argc != 5) die("usage: send SIZE COUNT BATCH");
+    if (argc != 5 && argc != 6) die("usage: send SIZE COUNT BATCH [WINDOW]");
     uint64_t size = parse_count(argv[2], "SIZE");
     uint64_t count = parse_count(argv[3], "COUNT");
     uint64_t batch = parse_count(argv[4], "BATCH");
+    uint64_t window = argc == 6 ? parse_count(argv[5], "WINDOW") : 0;
     connect_and_join(deliver_count_own);
     python_start(GROUP, local_nodeid, local_pid);
-    send_loop("send", size, count, batch);
+    send_loop("send", size, count, batch, window);
 }
 
 static void mode_sender(int argc, char **argv) {
@@ -184,7 +199,7 @@ static void mode_sender(int argc, char **argv) {
     python_start(GROUP, local_nodeid, local_pid);
     print_event("ready");
     wait_for_line();
-    send_loop("sender", size, count, 1);
+    send_loop("sender", size, count, 1, 0);
 }
 
 static void mode_recv(int argc, char **argv) {

@@ -1,6 +1,8 @@
 """The binding side of the bench: the same work as cpg_bench.c, through ``corosync.CPG``.
 
-    cpg_bench.py send SIZE COUNT BATCH   as cpg_bench.c (BATCH > 1 uses CPG.mcast_many)
+    cpg_bench.py send SIZE COUNT BATCH [WINDOW]
+                                         as cpg_bench.c (BATCH > 1 uses CPG.mcast_many;
+                                         WINDOW is the handle's send_window_messages)
     cpg_bench.py sender SIZE COUNT       as cpg_bench.c
     cpg_bench.py recv COUNT              as cpg_bench.c
     cpg_bench.py dispatch COUNT          as cpg_bench.c
@@ -175,6 +177,8 @@ def send_loop(mode: str, cpg: CPG, own: Counter, size: int, count: int, batch: i
             "seconds": seconds,
             "cpu_seconds": cpu_seconds,
             "try_again": try_again.n,
+            # The CPUs it may run on: the row whose client has a CPU of its own checks it.
+            "cpus": sorted(os.sched_getaffinity(0)),
         }
     )
 
@@ -185,11 +189,17 @@ def wait_for_line() -> None:
 
 
 def mode_send(args: list[str]) -> None:
-    if len(args) != 3:
-        fail("usage: send SIZE COUNT BATCH")
+    if len(args) not in (3, 4):
+        fail("usage: send SIZE COUNT BATCH [WINDOW]")
     size, count = positive(args[0], "SIZE"), positive(args[1], "COUNT")
     batch = positive(args[2], "BATCH")
-    with CPG(retry_timeout=0) as cpg:
+    window = positive(args[3], "WINDOW") if len(args) == 4 else None
+    handle = (
+        CPG(retry_timeout=0)
+        if window is None
+        else CPG(retry_timeout=0, send_window_messages=window)
+    )
+    with handle as cpg:
         own = count_own(cpg)
         join(cpg)
         send_loop("send", cpg, own, size, count, batch)

@@ -8,6 +8,8 @@ entry in :func:`plan`; a new service also gets its entry in ``workers.WORKERS``.
 
 from __future__ import annotations
 
+import contextlib
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol, TypeVar
@@ -27,7 +29,7 @@ from .results import (
     ops_per_s,
     ratio_row,
 )
-from .workers import Service, Side, Workers
+from .workers import BenchError, Service, Side, Workers
 
 T = TypeVar("T")
 
@@ -50,6 +52,13 @@ def in_order(
 READY_TIMEOUT = 60.0
 #: RSS growth (KiB) still called flat.
 FLAT_KIB = 2048
+
+
+def own_cpus() -> tuple[int, int] | None:
+    """The CPUs of the row whose client has a CPU of its own: the daemons' and the
+    client's, the first two this process may run on; None with fewer than two."""
+    cpus = sorted(os.sched_getaffinity(0))
+    return (cpus[0], cpus[1]) if len(cpus) >= 2 else None
 
 
 class Work(Protocol):
@@ -88,16 +97,25 @@ class Pair:
     #: worker runs Python per batch and per delivered message, as the floor does. (In the
     #: one-mcast rows it runs Python per send too, which the floor's C loop does not.)
     floor: bool = False
+    #: Whether the workers run on a CPU of their own (the second), the three daemons on
+    #: the first: a client that does not compete with the daemons for CPU.
+    own_cpu: bool = False
 
     def measure(self, workers: Workers, binding_first: bool) -> Sample:
+        cpus = own_cpus() if self.own_cpu else None
+        if self.own_cpu and cpus is None:
+            raise BenchError(f"{self.key} needs two CPUs, and this process may use one")
+        client_cpu = cpus[1] if cpus else None
+
         def run(side: Side) -> Callable[[], Result]:
-            return lambda: workers.run(1, side, *self.args, service=self.service)
+            return lambda: workers.run(1, side, *self.args, service=self.service, cpu=client_cpu)
 
         if self.missing_binding:
             raw = {"c": run("c")()}
             return Sample(self.figure(raw["c"]), None, raw)
         floor = run("floor") if self.floor else None
-        raw = in_order(binding_first, run("c"), run("binding"), floor)
+        with workers.daemons_on(cpus[0]) if cpus else contextlib.nullcontext():
+            raw = in_order(binding_first, run("c"), run("binding"), floor)
         cpu = cpu_ratio(raw["c"], raw["binding"])
         daemons = cpu_ratio(raw["c"], raw["binding"], of="daemons_cpu_seconds")
         sample = Sample(self.figure(raw["c"]), self.figure(raw["binding"]), raw, cpu, daemons)
@@ -284,6 +302,25 @@ def plan(counts: Counts) -> list[Work]:
                 figure=messages_per_s,
                 missing_binding=None if has_many else "CPG.mcast_many not in this build",
                 floor=True,
+            )
+        )
+    if own_cpus() is not None:
+        rows.append(
+            Pair(
+                key="batch-64-own-cpu",
+                label=f"CPG send+self-deliver 64 B, batches of {counts.batch_size}, client on "
+                f"a CPU of its own, window {counts.own_cpu_window:,} (both)",
+                unit="msg/s",
+                args=(
+                    "send",
+                    "64",
+                    str(counts.own_cpu),
+                    str(counts.batch_size),
+                    str(counts.own_cpu_window),
+                ),
+                figure=messages_per_s,
+                missing_binding=None if has_many else "CPG.mcast_many not in this build",
+                own_cpu=True,
             )
         )
     rows.append(

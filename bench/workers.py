@@ -10,6 +10,7 @@ file (libcpg prints lines there under pushback, enough to fill a pipe), shown on
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import selectors
@@ -18,6 +19,7 @@ import subprocess
 import sys
 import sysconfig
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any, Literal
@@ -209,9 +211,11 @@ class Workers:
         self.timeout = timeout
         self._started = 0
 
-    def start(self, nodeid: int, side: Side, *args: str, service: Service = "cpg") -> Worker:
+    def start(
+        self, nodeid: int, side: Side, *args: str, service: Service = "cpg", cpu: int | None = None
+    ) -> Worker:
         """Start ``service``'s worker on node ``nodeid``: ``side`` says which, ``args`` its
-        mode."""
+        mode; with ``cpu``, on that CPU only (taskset, which execs it in place)."""
         self._started += 1
         if side == "binding":
             argv = [sys.executable, str(WORKERS[service].script), *args]
@@ -219,6 +223,8 @@ class Workers:
             argv = [str(self.programs[service, side]), *args]
         else:
             raise BenchError(f"{service} has no {side} worker")
+        if cpu is not None:
+            argv = ["taskset", "--cpu-list", str(cpu), *argv]
         name = f"#{self._started} ({side} {' '.join(args)} on node {nodeid})"
         stderr_path = self.log_dir / f"worker-{self._started}.err"
         stderr: IO[bytes]
@@ -232,17 +238,38 @@ class Workers:
             )
         return Worker(proc, name, stderr_path)
 
-    def run(self, nodeid: int, side: Side, *args: str, service: Service = "cpg") -> dict[str, Any]:
+    def run(
+        self, nodeid: int, side: Side, *args: str, service: Service = "cpg", cpu: int | None = None
+    ) -> dict[str, Any]:
         """Run a worker that needs no synchronizing to its end; return its result, with
         ``daemons_cpu_seconds``: the CPU time the cluster's daemons spent from its start to
         its result (its start-up and join included, where an idle cluster's three daemons
         use about 3 % of a CPU)."""
         before = self.daemons_cpu_seconds()
-        worker = self.start(nodeid, side, *args, service=service)
+        worker = self.start(nodeid, side, *args, service=service, cpu=cpu)
         result = worker.result(self.timeout)
         result["daemons_cpu_seconds"] = self.daemons_cpu_seconds() - before
         worker.finish(self.timeout)
         return result
+
+    @contextlib.contextmanager
+    def daemons_on(self, cpu: int) -> Iterator[None]:
+        """Every thread of every node's daemon on ``cpu`` only, until the block ends; then
+        each thread on the CPUs it had."""
+        had: dict[int, set[int]] = {}
+        try:
+            for node in self.cluster.nodes:
+                if node.pid is None:
+                    raise BenchError(f"node {node.nodeid}'s corosync is not running")
+                for task in Path(f"/proc/{node.pid}/task").iterdir():
+                    tid = int(task.name)
+                    had[tid] = os.sched_getaffinity(tid)
+                    os.sched_setaffinity(tid, {cpu})
+            yield
+        finally:
+            for tid, cpus in had.items():
+                with contextlib.suppress(ProcessLookupError):
+                    os.sched_setaffinity(tid, cpus)
 
     def daemons_cpu_seconds(self) -> float:
         """User and system CPU time of every node's corosync daemon so far, in all."""

@@ -5,6 +5,7 @@ table. Only the table's shape and the figures' signs are checked, never speed.""
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
 import sys
@@ -13,10 +14,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from bench.work import in_order
+from bench.work import in_order, own_cpus
+from bench.workers import Workers
 
 import corosync
-from corosync.testing import python_env
+from corosync.testing import Cluster, python_env
 
 REPO = Path(__file__).resolve().parent.parent
 DASH = "—"
@@ -28,6 +30,7 @@ ROWS = [
     "send-1048576",
     "batch-64",
     "batch-1024",
+    "batch-64-own-cpu",
     "recv",
     "dispatch",
     "rss",
@@ -108,7 +111,7 @@ def test_smoke_row_has_positive_figures_and_ratio(smoke: Smoke, key: str) -> Non
     assert_positive(smoke.cells(key))
 
 
-@pytest.mark.parametrize("key", ["batch-64", "batch-1024"])
+@pytest.mark.parametrize("key", ["batch-64", "batch-1024", "batch-64-own-cpu"])
 def test_smoke_batched_row_needs_mcast_many_only_for_the_binding(smoke: Smoke, key: str) -> None:
     cells = smoke.cells(key)
     if hasattr(corosync.CPG, "mcast_many"):
@@ -142,6 +145,34 @@ def test_smoke_row_notes_the_workers_and_the_daemons_cpu(smoke: Smoke, key: str)
     daemons = re.search(r"daemons' CPU/msg ÷ C: (\d+\.\d\d)", note)
     assert workers and daemons, note
     assert float(workers.group(1)) > 0 and float(daemons.group(1)) > 0, note
+
+
+def test_smoke_own_cpu_row_runs_its_workers_on_a_cpu_of_their_own(smoke: Smoke) -> None:
+    # The binding's worker says where it may run; the C worker is started the same way.
+    cpus = own_cpus()
+    assert cpus is not None, "the bench's own-CPU row needs two CPUs: this machine has one"
+    everywhere = sorted(os.sched_getaffinity(0))
+    for row in smoke.results["rows"]:
+        for sample in row["samples"]:
+            got = sample["raw"].get("binding", {}).get("cpus")
+            if row["key"] == "batch-64-own-cpu":
+                assert got == [cpus[1]], got
+            elif row["key"].startswith(("send-", "batch-")):
+                assert got == everywhere, (row["key"], got)
+
+
+def test_daemons_on_pins_every_daemon_thread_until_the_block_ends(tmp_path: Path) -> None:
+    with Cluster(1) as cluster:
+        workers = Workers(cluster, {}, tmp_path, timeout=30.0)
+        pid = cluster.node(1).pid
+        assert pid is not None
+        tids = [int(task.name) for task in Path(f"/proc/{pid}/task").iterdir()]
+        assert len(tids) > 1, "corosync runs several threads: all of them move"
+        before = {tid: os.sched_getaffinity(tid) for tid in tids}
+        assert all(len(cpus) > 1 for cpus in before.values()), before
+        with workers.daemons_on(0):
+            assert all(os.sched_getaffinity(tid) == {0} for tid in tids)
+        assert {tid: os.sched_getaffinity(tid) for tid in tids} == before
 
 
 def test_smoke_floor_runs_in_the_batch_rows_only(smoke: Smoke) -> None:
