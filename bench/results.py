@@ -126,6 +126,14 @@ def median_interval(
     return ordered[k - 1], ordered[n - k]
 
 
+def interval_text(values: Sequence[float]) -> str:
+    """``95 % in A to B`` for :func:`median_interval` of ``values``; empty without one."""
+    interval = median_interval(values)
+    if interval is None:
+        return ""
+    return f"{CONFIDENCE * 100:.0f} % in {interval[0]:.2f} to {interval[1]:.2f}"
+
+
 def ratios(samples: list[Sample]) -> list[float]:
     """Each round's binding ÷ C, for the rounds that have both."""
     return [s.binding / s.c for s in samples if s.binding is not None and s.c]
@@ -149,10 +157,8 @@ def spread(samples: list[Sample]) -> str:
     if len(values) < 2:
         return ""
     text = f"rounds {min(values):.2f} to {max(values):.2f}"
-    interval = median_interval(values)
-    if interval is not None:
-        text += f", median {CONFIDENCE * 100:.0f} % in {interval[0]:.2f} to {interval[1]:.2f}"
-    return text
+    interval = interval_text(values)
+    return f"{text}, median {interval}" if interval else text
 
 
 def details(samples: list[Sample], reference: str = "C", per: str = "msg") -> str:
@@ -162,10 +168,8 @@ def details(samples: list[Sample], reference: str = "C", per: str = "msg") -> st
     of_floor = binding_floor_ratios(samples)
     if of_floor:
         text = f"binding ÷ floor: {statistics.median(of_floor):.2f}"
-        interval = median_interval(of_floor)
-        if interval is not None:
-            text += f" ({CONFIDENCE * 100:.0f} % in {interval[0]:.2f} to {interval[1]:.2f})"
-        parts.append(text)
+        interval = interval_text(of_floor)
+        parts.append(f"{text} ({interval})" if interval else text)
     cpu = median(s.cpu for s in samples)
     if cpu is not None:
         parts.append(f"CPU/{per} ÷ {reference}: {cpu:.2f}")
@@ -181,15 +185,16 @@ def ratio_row(
     """Medians of each column, and the median of the per-round ratios binding ÷ C (each
     round's two figures were measured one right after the other). The note is
     :func:`details` (CPU time per ``per``) unless one is given."""
+    values = ratios(samples)
     return Row(
         key=key,
         work=work,
         unit=unit,
         c=median([s.c for s in samples]),
         binding=median([s.binding for s in samples]),
-        ratio=median(ratios(samples)),
+        ratio=median(values),
         note=details(samples, per=per) if note is None else note,
         samples=samples,
         floor_ratio=median(floor_ratios(samples)),
-        ratio_interval=median_interval(ratios(samples)),
+        ratio_interval=median_interval(values),
     )
