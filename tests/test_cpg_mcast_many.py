@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import array
 import select
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -31,8 +32,8 @@ def test_a_list_or_tuple_around_the_batch_size_goes_whole(
     count: int,
     container: type[list[bytes]] | type[tuple[bytes, ...]],
 ) -> None:
-    # A list's or tuple's items are taken in batches sized to it, at most 256: the batch
-    # that takes the last item must still find the end, and the next batch go on.
+    # A list's or tuple's items are taken in batches of at most 256: the batch that takes
+    # the last item must still find the end, and the next batch go on.
     cpg, recorder = joined(open_cpg, group)
     messages = [b"%d" % i for i in range(count)]
     assert cpg.mcast_many(container(messages)) == count
@@ -53,6 +54,32 @@ def test_any_bytes_like_items_and_any_iterable_are_taken(open_cpg: CpgFactory, g
     assert cpg.mcast_many(items(), guarantee=corosync.Guarantee.AGREED, group=group) == 5
     pump([cpg], lambda: len(recorder.messages()) == 5)
     assert recorder.messages() == [b"ab", b"cd", b"ef", b"gh", b""]
+
+
+def test_bytes_like_items_of_a_list_across_batches_keep_their_order(
+    open_cpg: CpgFactory, group: str
+) -> None:
+    # Items that are not bytes are held through buffer exports of their own, beside the
+    # bytes items, in each of the three batches.
+    cpg, recorder = joined(open_cpg, group)
+    kinds = (bytes, bytearray, lambda b: memoryview(b"<" + b + b">")[1:-1])
+    messages = [b"%d" % i for i in range(600)]
+    items = [kinds[i % 3](m) for i, m in enumerate(messages)]
+    assert cpg.mcast_many(items) == 600
+    pump([cpg], lambda: len(recorder.messages()) == 600)
+    assert recorder.messages() == messages
+
+
+def test_the_items_are_let_go_once_sent(open_cpg: CpgFactory, group: str) -> None:
+    cpg, recorder = joined(open_cpg, group)
+    kept = b"kept %d" % 1
+    resizable = bytearray(b"resizable")
+    references = sys.getrefcount(kept)
+    assert cpg.mcast_many([resizable, kept] * 300) == 600
+    assert sys.getrefcount(kept) == references
+    resizable.extend(b"!")  # BufferError while a buffer export is still held
+    pump([cpg], lambda: len(recorder.messages()) == 600)
+    assert recorder.messages()[:2] == [b"resizable", b"kept 1"]
 
 
 def test_an_empty_iterable_sends_nothing(open_cpg: CpgFactory, group: str) -> None:

@@ -1,5 +1,6 @@
-// Fast paths for the calls made once per message or per operation: `cpg.mcast(buffer)`,
-// `h.dispatch()`, `cmap.get(key)` and `cmap.set(key, value, type)`.
+// Fast paths for the calls made once per message, per batch or per operation:
+// `cpg.mcast(buffer)`, `cpg.mcast_many(list or tuple)`, `h.dispatch()`, `cmap.get(key)` and
+// `cmap.set(key, value, type)`.
 //
 // pybind11's dispatcher spent about 1,800 instructions per message on the first two (a
 // quarter of the binding's own work), and about 600 per CMAP get or set: packing `*buffers`
