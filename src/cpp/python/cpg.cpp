@@ -316,10 +316,11 @@ class MessageItems {
 
 // One batch of mcast_many's items, held while it is sent (GIL held to hold and release
 // them): per message the part cpg_mcast_joined is given and a reference to its bytes
-// object, 24 bytes on the stack where a HeldBuffer takes 104 (a batch of 64 of those was
-// 6.6 KB of heap, allocated per call). An item that is not bytes (a bytearray, a
-// memoryview) needs a buffer export: a Py_buffer, kept apart, allocated once a batch has
-// one. Nothing is zeroed first: only the first size() entries are ever read.
+// object, 24 bytes on the stack, where a HeldBuffer (a whole Py_buffer) and its part took
+// 104 on the heap (6.6 KB for a batch of 64, allocated per call). An item that is not
+// bytes (a bytearray, a memoryview) needs a buffer export: a Py_buffer, kept apart,
+// allocated once a batch has one. Nothing is zeroed first: only the first size() entries
+// are ever read.
 class HeldBatch {
  public:
   static constexpr size_t kCapacity = 256;
