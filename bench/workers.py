@@ -258,10 +258,8 @@ class Workers:
         each thread on the CPUs it had."""
         had: dict[int, set[int]] = {}
         try:
-            for node in self.cluster.nodes:
-                if node.pid is None:
-                    raise BenchError(f"node {node.nodeid}'s corosync is not running")
-                for task in Path(f"/proc/{node.pid}/task").iterdir():
+            for pid in self._daemon_pids():
+                for task in Path(f"/proc/{pid}/task").iterdir():
                     tid = int(task.name)
                     had[tid] = os.sched_getaffinity(tid)
                     os.sched_setaffinity(tid, {cpu})
@@ -271,13 +269,20 @@ class Workers:
                 with contextlib.suppress(ProcessLookupError):
                     os.sched_setaffinity(tid, cpus)
 
-    def daemons_cpu_seconds(self) -> float:
-        """User and system CPU time of every node's corosync daemon so far, in all."""
-        total = 0
+    def _daemon_pids(self) -> list[int]:
+        """The pid of every node's corosync daemon; BenchError if one is not running."""
+        pids = []
         for node in self.cluster.nodes:
             if node.pid is None:
                 raise BenchError(f"node {node.nodeid}'s corosync is not running")
-            stat = Path(f"/proc/{node.pid}/stat").read_text()
+            pids.append(node.pid)
+        return pids
+
+    def daemons_cpu_seconds(self) -> float:
+        """User and system CPU time of every node's corosync daemon so far, in all."""
+        total = 0
+        for pid in self._daemon_pids():
+            stat = Path(f"/proc/{pid}/stat").read_text()
             # The fields after the command (in parentheses, which may hold spaces): utime
             # and stime are the 12th and 13th of them, in clock ticks.
             fields = stat.rsplit(")", 1)[1].split()
