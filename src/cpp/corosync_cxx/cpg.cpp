@@ -87,6 +87,13 @@ class AfterEvent {
   CpgConnection* c_;
 };
 
+// [[gnu::hot]] marks the functions that run per message or per batch of CPG's send and
+// dispatch paths (here, in cpg_connections.cpp and handle.cpp, and the binding's): the
+// compiler puts them in .text.hot, which the linker lays out together, so that a message
+// touches a few pages of this library's code rather than lines spread over all of it. A
+// client sharing its CPUs with the daemons finds little of its code still cached after each
+// switch (docs/performance.md has what this measured).
+[[gnu::hot]]
 void deliver_trampoline(cpg_handle_t handle, const cpg_name* group, uint32_t nodeid,
                         uint32_t pid, void* msg, size_t msg_len) {
   CpgConnection* c = connection_of(handle);
@@ -271,6 +278,7 @@ void Cpg::set_listener(CpgListener* listener) {
   groups_->listener = listener;
 }
 
+[[gnu::hot]]
 bool Cpg::dispatch_event() {
   const ServiceOps& ops = kCpgOps;
   CpgGroups& g = *groups_;
@@ -489,6 +497,7 @@ class MessageParts {
 // cpg_mcast_joined on `c` (its call mutex held), or CS_ERR_TRY_AGAIN without sending when
 // the socket has no room for libqb's notification (take_notification_room). Every send of a
 // message goes through here, so that the socket's counted room stays a lower bound.
+[[gnu::hot]]
 cs_error_t mcast_with_room(CpgConnection& c, cpg_guarantee_t guarantee, const iovec* iov,
                            unsigned count) {
   if (!take_notification_room(c)) return CS_ERR_TRY_AGAIN;
@@ -559,6 +568,7 @@ bool Cpg::try_mcast_joined(const CpgName* group, cpg_guarantee_t guarantee,
   fail(rc, "cpg_mcast_joined");
 }
 
+[[gnu::hot]]
 void Cpg::mcast_joined_each(const CpgName* group, cpg_guarantee_t guarantee,
                             const ConstBuffer* messages, size_t count, size_t& sent,
                             const RetryPolicy* retry) {
@@ -579,6 +589,7 @@ void Cpg::mcast_joined_each(const CpgName* group, cpg_guarantee_t guarantee,
   }
 }
 
+[[gnu::hot]]
 size_t Cpg::send_at_once(CpgConnection& c, cpg_guarantee_t guarantee,
                          const ConstBuffer* messages, size_t count) {
   size_t reserved = groups_->try_reserve_each(c, count, kNeverWaitLargest,

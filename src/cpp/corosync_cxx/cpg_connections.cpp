@@ -28,6 +28,7 @@ uint64_t socket_notification_room(int fd, uint64_t send_buffer) noexcept {
   return used >= send_buffer ? 0 : (send_buffer - used) / kNotificationBytes;
 }
 
+[[gnu::hot]]
 bool take_notification_room(CpgConnection& c) noexcept {
   if (c.send_buffer == 0) return true;  // its size unknown: not guarded
   if (c.notification_credit == 0)
@@ -67,6 +68,7 @@ std::vector<std::shared_ptr<CpgConnection>> CpgGroups::all() const {
   return out;
 }
 
+[[gnu::hot]]
 std::shared_ptr<CpgConnection> CpgGroups::next_to_dispatch() {
   for (;;) {
     // The connection that had the last event goes on until it has none or had its share.
@@ -90,6 +92,7 @@ std::shared_ptr<CpgConnection> CpgGroups::next_to_dispatch() {
   }
 }
 
+[[gnu::hot]]
 void CpgGroups::dispatched(const std::shared_ptr<CpgConnection>& c, bool had_event) {
   if (!had_event || c->finalized) {
     if (current_ == c) current_.reset();
@@ -108,6 +111,7 @@ bool CpgGroups::alone(const CpgConnection& c) const noexcept {
   return true;
 }
 
+[[gnu::hot]]
 bool CpgGroups::poll_ready() {
   epoll_event events[16];
   int n;

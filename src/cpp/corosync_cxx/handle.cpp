@@ -228,6 +228,7 @@ void Handle::dispatch(DispatchFlags flags, const InterruptCheck& check) {
   throw Error(CS_ERR_INVALID_PARAM, ops_->dispatch_name);
 }
 
+[[gnu::hot]]
 Handle::TryResult Handle::try_dispatch(DispatchFlags flags, CallerLock* caller_lock) {
   check_dispatchable();
   if (flags != DispatchFlags::All && flags != DispatchFlags::OneNonblocking)
@@ -272,12 +273,9 @@ void Handle::run_queued() {
     let_waiters_in(*state_);
 }
 
-void Handle::between_events(HandleState& s) {
-  if (s.caller_lock && ++s.events_run % kYieldEvents == 0) {
-    s.caller_lock->release();
-    s.caller_lock->reacquire();
-  }
-  let_waiters_in(s);
+void Handle::yield_caller_lock(HandleState& s) {
+  s.caller_lock->release();
+  s.caller_lock->reacquire();
 }
 
 void Handle::let_waiters_in(HandleState& s) {
@@ -302,6 +300,7 @@ Handle::Step Handle::step(bool pass_begins) {
   return step_locked(pass_begins, false);
 }
 
+[[gnu::hot]]
 Handle::Step Handle::step_locked(bool pass_begins, bool all) {
   HandleState& s = *state_;
   if (!s.open) return Step::Empty;

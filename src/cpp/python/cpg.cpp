@@ -157,6 +157,8 @@ class PyCpg : public CpgListener {
     cpg.set_listener(nullptr);
   }
 
+  // Hot, as the core's per-message functions (corosync_cxx/cpg.cpp, deliver_trampoline).
+  [[gnu::hot]]
   void on_deliver(std::string_view group, uint32_t nodeid, uint32_t pid, const void* message,
                   size_t size) override {
     callback_with_gil(cpg, [&] {
@@ -374,6 +376,7 @@ std::optional<RetryPolicy> call_retry(const std::optional<double>& retry_timeout
   return retry_policy(*retry_timeout);
 }
 
+[[gnu::hot]]
 size_t mcast_many(PyCpg& self, const py::handle& messages, cpg_guarantee_t guarantee,
                   const CpgName* target, const RetryPolicy* retry) {
   // Items are taken and sent in batches: one GIL release per batch, and a generator of
@@ -442,6 +445,7 @@ size_t mcast_many_from_python(PyCpg& self, const py::typing::Iterable<PyBuffer>&
 // iterable costs more than the dispatcher anyway.
 FastPath mcast_many_path;
 
+[[gnu::hot]]
 PyObject* fast_mcast_many(PyObject* self, PyObject* const* args, Py_ssize_t nargsf,
                           PyObject* kwnames) {
   if (!kwnames && PyVectorcall_NARGS(nargsf) == 1 &&

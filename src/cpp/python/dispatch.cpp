@@ -42,6 +42,7 @@ class GilDispatch {
 };
 }  // namespace
 
+[[gnu::hot]]
 void dispatch_from_python(Handle& handle, DispatchFlags flags) {
   // What is queued is dispatched without letting go of the GIL, whichever threads exist:
   // letting it go around the dispatch and taking it back for each callback cost more than

@@ -44,6 +44,7 @@ PyGILState_STATE acquire_gil() noexcept {
   }
 }
 
+[[gnu::hot]]
 void call_python_array(const py::handle& fn, PyObject* const* args, size_t count) {
   PyObject* result = nullptr;
   try {

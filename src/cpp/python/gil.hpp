@@ -91,8 +91,10 @@ decltype(auto) with_gil(Call&& call) {
 // The handle whose try_dispatch dispatch_from_python runs on this thread with the GIL held
 // (GilDispatch), else null. It marks the thread rather than asking PyGILState_Check per
 // event (about 35 instructions), and a C++ module that dispatches through cxx_handle() never
-// sets it.
-inline thread_local const Handle* dispatching_with_gil = nullptr;
+// sets it. Initial-exec, as the core's dispatching connection (cpg.cpp): the default model
+// for a shared library calls __tls_get_addr in ld.so on each use, once per event.
+__attribute__((tls_model("initial-exec"))) inline thread_local const Handle*
+    dispatching_with_gil = nullptr;
 
 // Runs a callback of `handle` with the GIL. dispatch_from_python calls try_dispatch only
 // with the GIL held, so a callback it runs has it already (the handle's dispatch turn keeps

@@ -93,6 +93,7 @@ class FastDispatch {
   }
 
  private:
+  [[gnu::hot]]
   static PyObject* call(PyObject* self, PyObject* const* args, Py_ssize_t nargsf,
                         PyObject* kwnames) {
     Py_ssize_t n = PyVectorcall_NARGS(nargsf);

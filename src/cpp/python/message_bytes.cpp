@@ -30,6 +30,7 @@ void forget_hash(PyObject* bytes) {
 
 }  // namespace
 
+[[gnu::hot]]
 pybind11::object MessageBytes::take(const void* data, size_t size) {
   if (kReuse && sole_reference(spare_) &&
       static_cast<size_t>(PyBytes_GET_SIZE(spare_.ptr())) == size) {
@@ -45,6 +46,7 @@ pybind11::object MessageBytes::take(const void* data, size_t size) {
   return pybind11::reinterpret_steal<pybind11::object>(fresh);
 }
 
+[[gnu::hot]]
 void MessageBytes::give_back(pybind11::object message) noexcept {
   if (kReuse && sole_reference(message)) spare_ = std::move(message);
 }
