@@ -278,8 +278,7 @@ void Handle::yield_caller_lock(HandleState& s) {
   s.caller_lock->reacquire();
 }
 
-void Handle::let_waiters_in(HandleState& s) {
-  if (s.lockers_waiting.load(std::memory_order_relaxed) == 0) return;
+void Handle::hand_over_to_waiters(HandleState& s) {
   // The mutex is held once here (by the dispatch loop; a callback's own locks are gone by
   // now), so one unlock lets it go; the dispatch's turn stays taken, so that no other
   // dispatch gets in meanwhile (it would run events of a C dispatch call that has not

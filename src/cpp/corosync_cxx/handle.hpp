@@ -247,7 +247,7 @@ class Handle {
   // nothing to do.
   static void between_events(HandleState& state) {
     if (state.caller_lock && ++state.events_run % kYieldEvents == 0) yield_caller_lock(state);
-    if (state.lockers_waiting.load(std::memory_order_relaxed) != 0) let_waiters_in(state);
+    let_waiters_in(state);
   }
   static constexpr unsigned kYieldEvents = 64;
   // For trampolines: whether a callback of this C dispatch call has thrown, so that the
@@ -370,8 +370,13 @@ class Handle {
   // dispatch's turn.
   void run_queued();
   // Called by the dispatching thread, holding the handle's mutex once: if HandleLocks
-  // wait, lets it go (and the caller lock, if any) until one of them has had it.
-  static void let_waiters_in(HandleState& state);
+  // wait, lets it go (and the caller lock, if any) until one of them has had it. Inline,
+  // as between_events: mostly none waits.
+  static void let_waiters_in(HandleState& state) {
+    if (state.lockers_waiting.load(std::memory_order_relaxed) != 0) hand_over_to_waiters(state);
+  }
+  // let_waiters_in's work once some wait.
+  static void hand_over_to_waiters(HandleState& state);
   // Lets the caller lock go and takes it back (between_events, every kYieldEvents).
   static void yield_caller_lock(HandleState& state);
   // Waits until the fd is readable; false when the handle was closed meanwhile.
